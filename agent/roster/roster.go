@@ -1,0 +1,161 @@
+// Package roster holds the typed view of a Clay workspace's Team page: its
+// members, its pending invitations, and the rules for comparing emails and
+// role names. It knows nothing about browsers or markup.
+package roster
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Role is a workspace role as Clay names it.
+type Role string
+
+// The roles Clay documents. Viewer exists on Enterprise plans only.
+const (
+	Admin    Role = "Admin"
+	Editor   Role = "Editor"
+	Viewer   Role = "Viewer"
+	SalesRep Role = "Sales rep"
+)
+
+// Roles lists the documented roles in the order the page shows them.
+var Roles = []Role{Admin, Editor, Viewer, SalesRep}
+
+// ErrUnknownRole is returned by ParseRole for a name that is not a role.
+var ErrUnknownRole = errors.New("unknown role")
+
+// ErrInvalidEmail is returned by ParseEmail for an address that is not one.
+var ErrInvalidEmail = errors.New("invalid email address")
+
+// ParseRole maps a role name to its canonical form. Matching ignores case
+// and surrounding space; "User" and "Member" are accepted for Editor, and
+// "Sales rep" may also be written "sales-rep" or "salesrep".
+func ParseRole(s string) (Role, error) {
+	k := strings.ToLower(strings.Join(strings.Fields(s), " "))
+	switch k {
+	case "admin", "administrator":
+		return Admin, nil
+	case "editor", "user", "member":
+		return Editor, nil
+	case "viewer":
+		return Viewer, nil
+	case "sales rep", "sales-rep", "salesrep", "sales_rep":
+		return SalesRep, nil
+	}
+	return "", fmt.Errorf("%w %q (want Admin, Editor, Viewer or Sales rep)", ErrUnknownRole, s)
+}
+
+// CanonicalRole returns the canonical role for a name shown on the page, or
+// the trimmed name itself when it is not one Clay documents.
+func CanonicalRole(s string) Role {
+	if r, err := ParseRole(s); err == nil {
+		return r
+	}
+	return Role(strings.TrimSpace(s))
+}
+
+// NormalizeEmail returns the form used to compare addresses: trimmed of
+// space and lower-cased. Clay treats addresses case-insensitively.
+func NormalizeEmail(s string) string {
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// SameEmail reports whether a and b name the same address: whole-string
+// equality after NormalizeEmail, never a substring match.
+func SameEmail(a, b string) bool {
+	return NormalizeEmail(a) == NormalizeEmail(b)
+}
+
+// ParseEmail validates an address given by an operator and returns it
+// normalized. It accepts a bare addr-spec only: no display name, no angle
+// brackets, exactly one "@", and a domain with a dot.
+func ParseEmail(s string) (string, error) {
+	e := NormalizeEmail(s)
+	if e == "" {
+		return "", fmt.Errorf("%w: empty", ErrInvalidEmail)
+	}
+	if strings.ContainsAny(e, " \t\r\n<>,;\"()[]\\") || strings.Count(e, "@") != 1 {
+		return "", fmt.Errorf("%w: %q", ErrInvalidEmail, s)
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e {
+		return "", fmt.Errorf("%w: %q", ErrInvalidEmail, s)
+	}
+	local, domain, _ := strings.Cut(e, "@")
+	if local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return "", fmt.Errorf("%w: %q", ErrInvalidEmail, s)
+	}
+	return e, nil
+}
+
+// Member is one row of the Team page's member list.
+type Member struct {
+	// Name as shown, without the "(you)" marker.
+	Name string `json:"name"`
+	// Email exactly as shown.
+	Email string `json:"email"`
+	Role  Role   `json:"role"`
+	// You is true on the signed-in user's own row.
+	You bool `json:"you"`
+}
+
+// Invitation is one pending invitation.
+type Invitation struct {
+	Email string `json:"email"`
+	Role  Role   `json:"role"`
+}
+
+// Roster is everything the Team page lists at one moment.
+type Roster struct {
+	Workspace   string       `json:"workspace"`
+	CapturedAt  time.Time    `json:"captured_at"`
+	Members     []Member     `json:"members"`
+	Invitations []Invitation `json:"invitations"`
+}
+
+// FindMembers returns the members whose email equals email (see SameEmail).
+func (r *Roster) FindMembers(email string) []Member {
+	var out []Member
+	for _, m := range r.Members {
+		if SameEmail(m.Email, email) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// FindInvitations returns the pending invitations for email.
+func (r *Roster) FindInvitations(email string) []Invitation {
+	var out []Invitation
+	for _, i := range r.Invitations {
+		if SameEmail(i.Email, email) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Admins counts the members whose role is Admin.
+func (r *Roster) Admins() int {
+	n := 0
+	for _, m := range r.Members {
+		if m.Role == Admin {
+			n++
+		}
+	}
+	return n
+}
+
+// Self returns the signed-in user's row, if the page marked one.
+func (r *Roster) Self() (Member, bool) {
+	for _, m := range r.Members {
+		if m.You {
+			return m, true
+		}
+	}
+	return Member{}, false
+}

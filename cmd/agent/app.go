@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/flows"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// app holds the global settings and the process's streams.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+
+	baseURL, workspace, teamPath string
+	session, chrome, chromeURL   string
+	artifactsDir                 string
+	timeout                      time.Duration
+	logFormat                    string
+	verbose                      int
+	jsonErrors                   bool
+
+	root *cobra.Command
+	log  *zap.Logger
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now}
+	a.root = a.rootCommand()
+	return a
+}
+
+// usageError marks a command-line mistake (exit 2).
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", agent.ErrUsage, fmt.Sprintf(format, args...))
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "agent",
+		Short: "Manage the members of a Clay workspace through its Team page",
+		Long: `agent manages the members of a Clay workspace through Clay's own web console
+(Settings → Team): Clay has no user-management API and no SCIM. It drives a
+headless Chrome with a saved session, finds the page's controls by what they
+say and what they are, verifies every change by reading the page again, and
+writes an audit log.`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		Version:           version,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.setup(cmd)
+		},
+	}
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return usageError("%v", err)
+	})
+	f := root.PersistentFlags()
+	f.StringVar(&a.baseURL, "base-url", agent.DefaultBaseURL, "the app's origin (env CLAY_BASE_URL)")
+	f.StringVar(&a.workspace, "workspace", "", "the workspace id (env CLAY_WORKSPACE)")
+	f.StringVar(&a.teamPath, "team-path", agent.DefaultTeamPath, "the Team page's path; {workspace} is replaced")
+	f.StringVar(&a.session, "session", "", "the storage-state file holding the session (env CLAY_SESSION)")
+	f.StringVar(&a.chrome, "chrome", "", "a local Chrome or Chromium binary (env CHROME_PATH); default: search")
+	f.StringVar(&a.chromeURL, "chrome-url", "", "attach to a running Chrome's DevTools endpoint instead (http://host:9222)")
+	f.DurationVar(&a.timeout, "timeout", agent.DefaultStepTimeout, "timeout of each browser step")
+	f.StringVar(&a.artifactsDir, "artifacts-dir", "", "where failure screenshots, HTML and console logs go (env CLAY_ARTIFACTS_DIR; default ./artifacts)")
+	f.StringVar(&a.logFormat, "log-format", "console", "log format on stderr: console or json")
+	f.CountVarP(&a.verbose, "verbose", "v", "more logs (-v info, -vv debug)")
+
+	root.AddCommand(
+		a.listCommand(),
+		a.loginCommand(),
+		a.fixturesCommand(),
+		a.doctorCommand(),
+	)
+	for _, c := range a.extraCommands() {
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// envFlags are the flags that fall back to an environment variable.
+var envFlags = map[string]string{
+	"base-url":      "CLAY_BASE_URL",
+	"workspace":     "CLAY_WORKSPACE",
+	"session":       "CLAY_SESSION",
+	"chrome":        "CHROME_PATH",
+	"artifacts-dir": "CLAY_ARTIFACTS_DIR",
+}
+
+// setup applies the environment (a flag wins over its variable), checks
+// the global flags and builds the logger.
+func (a *app) setup(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		env, ok := envFlags[fl.Name]
+		if !ok || fl.Changed {
+			return
+		}
+		if v := a.getenv(env); v != "" {
+			if e := fl.Value.Set(v); e != nil && err == nil {
+				err = usageError("%s=%q: %v", env, v, e)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if a.timeout <= 0 {
+		return usageError("--timeout must be positive, got %s", a.timeout)
+	}
+	if a.logFormat != "console" && a.logFormat != "json" {
+		return usageError("--log-format must be console or json, got %q", a.logFormat)
+	}
+	if a.artifactsDir == "" {
+		a.artifactsDir = "artifacts"
+	}
+	a.log = a.newLogger()
+	return nil
+}
+
+func (a *app) newLogger() *zap.Logger {
+	level := zapcore.WarnLevel
+	switch {
+	case a.verbose >= 2:
+		level = zapcore.DebugLevel
+	case a.verbose == 1:
+		level = zapcore.InfoLevel
+	}
+	cfg := zap.NewProductionEncoderConfig()
+	cfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	if a.logFormat == "json" {
+		enc = zapcore.NewJSONEncoder(cfg)
+	} else {
+		cfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(cfg)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(a.stderr), level))
+}
+
+func (a *app) execute(ctx context.Context, args []string) error {
+	a.root.SetArgs(args)
+	err := a.root.ExecuteContext(ctx)
+	if err != nil && !errors.Is(err, agent.ErrUsage) && isCobraUsage(err) {
+		return usageError("%v", err)
+	}
+	return err
+}
+
+// isCobraUsage recognizes cobra's own errors for a bad command line.
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument", "required flag"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// config builds the runtime's configuration from the global flags.
+func (a *app) config() agent.Config {
+	return agent.Config{
+		BaseURL:      a.baseURL,
+		Workspace:    a.workspace,
+		TeamPath:     a.teamPath,
+		SessionFile:  a.session,
+		ChromePath:   a.chrome,
+		ChromeURL:    a.chromeURL,
+		StepTimeout:  a.timeout,
+		ArtifactsDir: a.artifactsDir,
+		Logger:       a.log,
+	}
+}
+
+// session is an open Team page with its browser.
+type session struct {
+	a    *app
+	b    *agent.Browser
+	team *flows.Team
+	cfg  agent.Config
+}
+
+// openSession checks everything it can before the browser starts (the
+// configuration and the session file), then opens the browser and installs
+// the session. It does not load the page yet.
+func (a *app) openSession(ctx context.Context) (*session, error) {
+	cfg := a.config()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	state, err := agent.LoadSession(cfg.SessionFile, a.now())
+	if err != nil {
+		return nil, err
+	}
+	teamURL, err := cfg.TeamURL()
+	if err != nil {
+		return nil, err
+	}
+	b, err := agent.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.SetSession(ctx, state); err != nil {
+		b.Close()
+		return nil, err
+	}
+	a.log.Info("browser ready", zap.String("team_url", teamURL), zap.Stringer("session", state))
+	return &session{a: a, b: b, team: flows.NewTeam(b, teamURL), cfg: cfg}, nil
+}
+
+// fail keeps the failure's artifacts and prints where they are.
+func (s *session) fail(label string, err error) error {
+	if err == nil {
+		return nil
+	}
+	paths, aerr := s.b.SaveArtifacts(label)
+	if len(paths) > 0 {
+		fmt.Fprintf(s.a.stderr, "agent: artifacts of the failure: %s\n", strings.Join(paths, ", "))
+	}
+	if aerr != nil {
+		s.a.log.Warn("artifacts", zap.Error(aerr))
+	}
+	return err
+}
+
+func (s *session) close() { s.b.Close() }

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clay-agent/clay-agent/fixtures"
+)
+
+// fixtureFlags are the fixture server's settings and faults as flags.
+type fixtureFlags struct {
+	rendition  string
+	members    int
+	workspace  string
+	seatLimit  int
+	pageSize   int
+	latency    time.Duration
+	faults     fixtures.Faults
+	email, pwd string
+}
+
+func (f *fixtureFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.rendition, "rendition", fixtures.RenditionTable, "Team page rendition: "+strings.Join(fixtures.Renditions(), ", "))
+	fl.IntVar(&f.members, "members", 0, "number of members (default: the seed, with its awkward cases)")
+	fl.StringVar(&f.workspace, "fixture-workspace", fixtures.DefaultWorkspace, "the fixture's workspace id")
+	fl.IntVar(&f.seatLimit, "seat-limit", 0, "members plus invitations allowed (0: unlimited)")
+	fl.IntVar(&f.pageSize, "page-size", fixtures.DefaultPageSize, "page size of the paged rendition")
+	fl.DurationVar(&f.latency, "latency", 0, "added to every /v3 response")
+	fl.DurationVar(&f.faults.SlowFirstByte, "slow-first-byte", 0, "fault: delay the Team page's HTML")
+	fl.DurationVar(&f.faults.RowDelay, "row-delay", 0, "fault: delay the member rows")
+	fl.IntVar(&f.faults.FailMutations, "fail-mutations", 0, "fault: the next N mutations answer 500")
+	fl.BoolVar(&f.faults.ExpireSession, "expire-session", false, "fault: every session is expired")
+	fl.IntVar(&f.faults.ExpireAfterMutations, "expire-after-mutations", 0, "fault: sessions expire after N successful mutations")
+	fl.BoolVar(&f.faults.Drift, "drift", false, "fault: serve markup without the contract's hooks")
+	fl.BoolVar(&f.faults.NoConfirmDialog, "no-confirm-dialog", false, "fault: remove/revoke open no confirmation dialog")
+	fl.BoolVar(&f.faults.StickyDialog, "sticky-dialog", false, "fault: the confirmation dialog never closes")
+	fl.BoolVar(&f.faults.IgnoreMutations, "ignore-mutations", false, "fault: mutations answer 200 and change nothing")
+	fl.StringVar(&f.faults.InviteError, "invite-error", "", "fault: invitations fail with this message")
+	fl.StringVar(&f.email, "login-email", fixtures.DefaultEmail, "the email the login page accepts")
+	fl.StringVar(&f.pwd, "login-password", fixtures.DefaultPassword, "the password the login page accepts")
+}
+
+func (f *fixtureFlags) validate() error {
+	if !fixtures.ValidRendition(f.rendition) {
+		return usageError("unknown rendition %q (want %s)", f.rendition, strings.Join(fixtures.Renditions(), ", "))
+	}
+	if f.members < 0 || f.seatLimit < 0 || f.pageSize < 1 || f.faults.FailMutations < 0 {
+		return usageError("--members, --seat-limit and --fail-mutations must not be negative, --page-size must be positive")
+	}
+	return nil
+}
+
+func (f *fixtureFlags) server() *fixtures.Server {
+	s := fixtures.New(
+		fixtures.WithRendition(f.rendition),
+		fixtures.WithMembers(f.members),
+		fixtures.WithWorkspace(f.workspace),
+		fixtures.WithSeatLimit(f.seatLimit),
+		fixtures.WithPageSize(f.pageSize),
+		fixtures.WithLatency(f.latency),
+		fixtures.WithCredentials(f.email, f.pwd),
+	)
+	s.SetFaults(f.faults)
+	return s
+}
+
+func (a *app) fixturesCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "fixtures",
+		Short: "The fixture server: a local stand-in for Clay's Team page",
+	}
+	var addr string
+	ff := &fixtureFlags{}
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the fixture Team page, its login page and its /v3 API",
+		Example: `  agent fixtures serve --addr 127.0.0.1:8089 --rendition grid --members 2000
+  agent fixtures serve --rendition paged --row-delay 2s --fail-mutations 1`,
+		Args: noArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			return ff.validate()
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return usageError("--addr %s: %v", addr, err)
+			}
+			srv := ff.server()
+			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+			base := "http://" + ln.Addr().String()
+			email, pwd := srv.Credentials()
+			fmt.Fprintf(a.stdout, "fixture server (%s rendition, workspace %s) on %s\n", srv.Rendition(), srv.Workspace(), base)
+			fmt.Fprintf(a.stdout, "  team page: %s%s\n  sign in:   %s / %s\n", base, srv.TeamPath(), email, pwd)
+			errc := make(chan error, 1)
+			go func() { errc <- hs.Serve(ln) }()
+			select {
+			case err := <-errc:
+				if errors.Is(err, http.ErrServerClosed) {
+					return nil
+				}
+				return err
+			case <-cmd.Context().Done():
+				shutdownCtx, cancel := contextWithTimeout(5 * time.Second)
+				defer cancel()
+				return hs.Shutdown(shutdownCtx)
+			}
+		},
+	}
+	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8089", "listen address")
+	ff.register(serve)
+	cmd.AddCommand(serve)
+	return cmd
+}

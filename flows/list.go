@@ -1,0 +1,47 @@
+package flows
+
+import (
+	"context"
+	"time"
+
+	"github.com/clay-agent/clay-agent/agent/roster"
+	"github.com/clay-agent/clay-agent/selectors"
+)
+
+// List reads every member and pending invitation of the workspace.
+func (t *Team) List(ctx context.Context, workspace string) (*roster.Roster, error) {
+	if err := t.ensure(ctx); err != nil {
+		return nil, err
+	}
+	var c *selectors.Collected
+	err := t.retryNavigated(ctx, func() error {
+		var err error
+		c, err = selectors.Collect(ctx, t.b, t.opts)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toRoster(c, workspace, t.now().UTC().Truncate(time.Second)), nil
+}
+
+func toRoster(c *selectors.Collected, workspace string, at time.Time) *roster.Roster {
+	r := &roster.Roster{
+		Workspace:   workspace,
+		CapturedAt:  at,
+		Members:     make([]roster.Member, 0, len(c.Members)),
+		Invitations: make([]roster.Invitation, 0, len(c.Invitations)),
+	}
+	for _, m := range c.Members {
+		r.Members = append(r.Members, roster.Member{
+			Name:  m.Name,
+			Email: m.Email,
+			Role:  roster.CanonicalRole(m.Role),
+			You:   m.You,
+		})
+	}
+	for _, i := range c.Invitations {
+		r.Invitations = append(r.Invitations, roster.Invitation{Email: i.Email, Role: roster.CanonicalRole(i.Role)})
+	}
+	return r
+}

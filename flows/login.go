@@ -1,0 +1,132 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/selectors"
+)
+
+// Login signs in through the login page that the Team page redirects to,
+// waits for the session cookie and returns the browser's cookies. A
+// rejected password gives an error wrapping agent.ErrLoginRequired with
+// the page's own message.
+func (t *Team) Login(ctx context.Context, email, password string) ([]agent.Cookie, error) {
+	if err := t.b.Navigate(ctx, t.url); err != nil {
+		return nil, err
+	}
+	t.loaded = true
+	loc, err := t.b.Location(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, err := selectors.Info(ctx, t.b)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Login && !isLoginURL(loc, t.url) {
+		// already signed in: the browser's cookies are the session
+		return t.sessionCookies(ctx)
+	}
+	form, err := waitLoginForm(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	if err := selectors.Focus(ctx, t.b, form.Email); err != nil {
+		return nil, err
+	}
+	if err := t.b.InsertText(ctx, "the email field", email); err != nil {
+		return nil, err
+	}
+	if err := selectors.Focus(ctx, t.b, form.Password); err != nil {
+		return nil, err
+	}
+	if err := t.b.InsertText(ctx, "the password field", password); err != nil {
+		return nil, err
+	}
+	p, err := selectors.PointAt(ctx, t.b, form.Submit, "sign-in button")
+	if err != nil {
+		return nil, err
+	}
+	if err := t.b.ClickAt(ctx, "the sign-in button", p.X, p.Y); err != nil {
+		return nil, err
+	}
+	return t.awaitSignIn(ctx)
+}
+
+func waitLoginForm(ctx context.Context, t *Team) (*selectors.LoginForm, error) {
+	deadline := time.Now().Add(t.opts.Step)
+	for {
+		form, err := selectors.FindLoginForm(ctx, t.b)
+		if err == nil {
+			return form, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, err
+		}
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// awaitSignIn waits until the browser leaves the login page with a
+// session cookie, or the page shows why it did not.
+func (t *Team) awaitSignIn(ctx context.Context) ([]agent.Cookie, error) {
+	deadline := time.Now().Add(t.opts.Step)
+	for {
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return nil, err
+		}
+		loc, err := t.b.Location(ctx)
+		if err == nil && !isLoginURL(loc, t.url) {
+			info, ierr := selectors.Info(ctx, t.b)
+			if ierr == nil && !info.Login {
+				return t.sessionCookies(ctx)
+			}
+		}
+		if err == nil {
+			if msgs, merr := selectors.LoginErrors(ctx, t.b); merr == nil && len(msgs) > 0 {
+				return nil, fmt.Errorf("%w: sign-in refused: %s", agent.ErrLoginRequired, strings.Join(msgs, "; "))
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: still on the login page %s after %s; the account may need SSO or a second factor, which `agent login` cannot do: export the session from a browser instead", agent.ErrLoginRequired, describe(loc), t.opts.Step)
+		}
+	}
+}
+
+func (t *Team) sessionCookies(ctx context.Context) ([]agent.Cookie, error) {
+	deadline := time.Now().Add(t.opts.Step)
+	for {
+		cookies, err := t.b.Cookies(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cookies {
+			if c.Name == agent.SessionCookieName {
+				return cookies, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: signed in, but no %s cookie was set", agent.ErrLoginRequired, agent.SessionCookieName)
+		}
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
