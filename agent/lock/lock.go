@@ -89,6 +89,9 @@ type Lock struct {
 // On timeout it returns a *LockedError, which wraps ErrLocked and names the
 // holder. When ctx ends first, the error wraps ctx's error.
 func Acquire(ctx context.Context, path string, timeout time.Duration) (*Lock, error) {
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("lock: waiting for %s: %w", path, context.Cause(ctx))
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("lock: create directory for %s: %w", path, err)
 	}

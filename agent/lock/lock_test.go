@@ -154,6 +154,18 @@ func TestAcquireContextCanceled(t *testing.T) {
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
 
+func TestAcquireWithDoneContextTakesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ws.lock")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Acquire(ctx, path, time.Second)
+	assert.True(t, errors.Is(err, context.Canceled), "got %v", err)
+
+	l, err := Acquire(context.Background(), path, 0)
+	require.NoError(t, err, "the canceled call left the lock free")
+	require.NoError(t, l.Release())
+}
+
 func TestLockReleasedWhenHolderDies(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ws.lock")
 	holder := startHolder(t, path)
