@@ -37,7 +37,7 @@
   function norm(s) { return (s || "").replace(/\s+/g, " ").trim(); }
 
   function canonicalRole(s) {
-    const k = norm(s).toLowerCase().replace(/[^\p{L}\s-]/gu, "").trim();
+    const k = norm(norm(s).toLowerCase().replace(/[^\p{L}\p{N}\s-]/gu, ""));
     return ROLE_WORDS[k] || "";
   }
 
@@ -323,6 +323,19 @@
     return out;
   }
 
+  // isInitialsOf reports whether t is a short token that abbreviates
+  // another token of the row, like an avatar's "AL" beside "Ana López".
+  function isInitialsOf(t, tokens) {
+    const chars = Array.from(t.toLowerCase());
+    if (chars.length > 3 || /\s/.test(t)) return false;
+    for (const o of tokens) {
+      if (o === t || Array.from(o).length <= chars.length) continue;
+      const initials = o.split(/[\s,.'"()\-]+/).filter((w) => w).map((w) => Array.from(w)[0].toLowerCase());
+      if (chars.every((c) => initials.includes(c))) return true;
+    }
+    return false;
+  }
+
   function describeRow(r) {
     const row = r.row;
     const text = norm(row.innerText !== undefined ? row.innerText : row.textContent);
@@ -355,7 +368,7 @@
     }
     let name = "";
     for (const t of names) {
-      if (/^\p{Lu}{1,3}$/u.test(t) && names.length > 1) continue; // avatar initials
+      if (isInitialsOf(t, names)) continue; // an avatar's initials
       name = t;
       break;
     }
