@@ -17,6 +17,11 @@ import (
 // shutdown was asked for, before it cancels the snapshot's context.
 const DefaultGracePeriod = 20 * time.Second
 
+// maxWait is the longest the runner sleeps before it looks at the wall
+// clock again. Timers follow a clock that stops while the machine is
+// suspended; the wall clock does not.
+const maxWait = time.Minute
+
 // maxMissedCount bounds the count of due times skipped while the process
 // was not awake; beyond it the count is a lower bound.
 const maxMissedCount = 100_000
@@ -146,6 +151,9 @@ func NewRunner(sched Schedule, job Job, opts ...Option) *Runner {
 // waits for the job to return. It returns nil after a clean shutdown, and
 // ErrAlreadyRunning if called a second time.
 func (r *Runner) Run(ctx context.Context) error {
+	if r.sched == nil || r.job == nil {
+		return fmt.Errorf("%w: no schedule or no job", ErrInvalidSchedule)
+	}
 	if !r.started.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
 	}
@@ -153,20 +161,20 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer cancelJobs()
 	var wg sync.WaitGroup
 
-	next := r.sched.Next(r.clock.Now())
+	next := r.sched.Next(r.now())
 	r.setNext(next)
 	r.log.Info("snapshot schedule started", zap.Stringer("schedule", r.sched), zap.Time("next_run", next))
 	if r.runOnStart {
-		r.tryStart(jobCtx, &wg, r.clock.Now())
+		r.tryStart(jobCtx, &wg, r.now())
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			r.shutdown(cancelJobs, &wg)
 			return nil
-		case <-r.clock.After(next.Sub(r.clock.Now())):
+		case <-r.clock.After(min(next.Sub(r.now()), maxWait)):
 		}
-		now := r.clock.Now()
+		now := r.now()
 		if now.Before(next) {
 			continue
 		}
@@ -308,6 +316,10 @@ func (r *Runner) call(ctx context.Context) (res *snapshot.Result, err error) {
 	}()
 	return r.job(ctx)
 }
+
+// now reads the wall clock, without the monotonic reading, so that time
+// spent suspended counts.
+func (r *Runner) now() time.Time { return r.clock.Now().Round(0) }
 
 func (r *Runner) setNext(t time.Time) {
 	r.mu.Lock()

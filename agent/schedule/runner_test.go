@@ -444,3 +444,20 @@ func TestDefaultClassifier(t *testing.T) {
 		assert.Equal(t, tt.want, schedule.DefaultClassifier(tt.err), tt.err.Error())
 	}
 }
+
+func TestRunnerNeedsScheduleAndJob(t *testing.T) {
+	tests := []struct {
+		name  string
+		sched schedule.Schedule
+		job   schedule.Job
+	}{
+		{name: "no schedule", job: func(context.Context) (*snapshot.Result, error) { return nil, nil }},
+		{name: "no job", sched: every(t, time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := schedule.NewRunner(tt.sched, tt.job).Run(context.Background())
+			assert.ErrorIs(t, err, schedule.ErrInvalidSchedule)
+		})
+	}
+}
