@@ -40,6 +40,7 @@ RUN groupadd --gid 10001 agent \
 COPY --from=build /out/agent /usr/local/bin/agent
 
 ENV CHROME_PATH=/usr/lib/chromium/chromium \
+    CLAY_CHROME_NO_SANDBOX=1 \
     HOME=/home/agent \
     XDG_STATE_HOME=/data/state
 

@@ -80,8 +80,10 @@ func Open(ctx context.Context, cfg Config) (*Browser, error) {
 			chromedp.Flag("mute-audio", true),
 			chromedp.Flag("hide-scrollbars", true),
 		)
-		if os.Geteuid() == 0 {
-			// Chrome refuses to run as root with its sandbox on.
+		if os.Geteuid() == 0 || cfg.NoSandbox {
+			// Chrome refuses to run as root with its sandbox on, and
+			// containers under a default seccomp profile have no usable
+			// sandbox for it either.
 			opts = append(opts, chromedp.NoSandbox)
 		}
 		allocCtx, allocCancel = chromedp.NewExecAllocator(ctx, opts...)

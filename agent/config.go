@@ -37,6 +37,9 @@ type Config struct {
 	ArtifactsDir string
 	// Logger receives the runtime's logs. Nil: no logs.
 	Logger *zap.Logger
+	// NoSandbox starts Chrome without its sandbox, for containers whose
+	// seccomp profile gives it none. Root always runs without it.
+	NoSandbox bool
 	// WindowWidth and WindowHeight size the browser window.
 	WindowWidth, WindowHeight int
 }

@@ -31,6 +31,7 @@ type app struct {
 	baseURL, workspace, teamPath string
 	session, chrome, chromeURL   string
 	artifactsDir                 string
+	noSandbox                    bool
 	timeout                      time.Duration
 	logFormat                    string
 	verbose                      int
@@ -81,6 +82,7 @@ writes an audit log.`,
 	f.StringVar(&a.session, "session", "", "the storage-state file holding the session (env CLAY_SESSION)")
 	f.StringVar(&a.chrome, "chrome", "", "a local Chrome or Chromium binary (env CHROME_PATH); default: search")
 	f.StringVar(&a.chromeURL, "chrome-url", "", "attach to a running Chrome's DevTools endpoint instead (http://host:9222)")
+	f.BoolVar(&a.noSandbox, "no-sandbox", false, "start Chrome without its sandbox, for containers (env CLAY_CHROME_NO_SANDBOX=1)")
 	f.DurationVar(&a.timeout, "timeout", agent.DefaultStepTimeout, "timeout of each browser step")
 	f.StringVar(&a.artifactsDir, "artifacts-dir", "", "where failure screenshots, HTML and console logs go (env CLAY_ARTIFACTS_DIR; default ./artifacts)")
 	f.StringVar(&a.logFormat, "log-format", "console", "log format on stderr: console or json")
@@ -105,6 +107,7 @@ var envFlags = map[string]string{
 	"session":       "CLAY_SESSION",
 	"chrome":        "CHROME_PATH",
 	"artifacts-dir": "CLAY_ARTIFACTS_DIR",
+	"no-sandbox":    "CLAY_CHROME_NO_SANDBOX",
 }
 
 // setup applies the environment (a flag wins over its variable), checks
@@ -189,6 +192,7 @@ func (a *app) config() agent.Config {
 		ChromeURL:    a.chromeURL,
 		StepTimeout:  a.timeout,
 		ArtifactsDir: a.artifactsDir,
+		NoSandbox:    a.noSandbox,
 		Logger:       a.log,
 	}
 }
