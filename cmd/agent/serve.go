@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+	_ "time/tzdata" // --tz works on hosts and images without a zoneinfo database
+
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/schedule"
+	"github.com/clay-agent/clay-agent/agent/snapshot"
+)
+
+func init() { registerCommand((*app).serveCommand) }
+
+// Defaults of `agent serve`.
+const (
+	defaultServeListen     = "127.0.0.1:8080"
+	defaultServeRunTimeout = 15 * time.Minute
+	serveShutdownTimeout   = 5 * time.Second
+)
+
+// serveOptions are the flags of `agent serve`.
+type serveOptions struct {
+	listen     string
+	at, tz     string
+	every      string
+	runOnStart bool
+	grace      time.Duration
+	runTimeout time.Duration
+	snap       snapshotOptions
+
+	// sched is built by validate.
+	sched schedule.Schedule
+}
+
+// validate checks every flag and builds the schedule, without touching
+// files or the network.
+func (o *serveOptions) validate(a *app, cmd *cobra.Command) error {
+	switch {
+	case o.at != "" && o.every != "":
+		return usageError("give either --snapshot-at or --snapshot-every, not both")
+	case o.at == "" && o.every == "":
+		return usageError("give a schedule: --snapshot-at HH:MM (daily) or --snapshot-every DURATION")
+	case o.every != "" && cmd.Flags().Changed("tz"):
+		return usageError("--tz applies to --snapshot-at only")
+	}
+	if o.at != "" {
+		loc, err := time.LoadLocation(o.tz)
+		if err != nil || o.tz == "" {
+			return usageError("--tz %q is not a known time zone (e.g. UTC, Europe/Berlin, America/New_York)", o.tz)
+		}
+		s, err := schedule.ParseDaily(o.at, loc)
+		if err != nil {
+			return fmt.Errorf("%w: --snapshot-at: %w", agent.ErrUsage, err)
+		}
+		o.sched = s
+	} else {
+		s, err := schedule.ParseEvery(o.every)
+		if err != nil {
+			return fmt.Errorf("%w: --snapshot-every: %w", agent.ErrUsage, err)
+		}
+		o.sched = s
+	}
+	if _, _, err := net.SplitHostPort(o.listen); err != nil {
+		return usageError("--listen %q is not HOST:PORT: %v", o.listen, err)
+	}
+	if o.grace < 0 {
+		return usageError("--grace-period must not be negative, got %s", o.grace)
+	}
+	if o.runTimeout < 0 {
+		return usageError("--run-timeout must not be negative, got %s", o.runTimeout)
+	}
+	if err := o.snap.validate(a); err != nil {
+		return err
+	}
+	return a.config().Validate()
+}
+
+func (a *app) serveCommand() *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Take snapshots on a schedule and serve /healthz and /metrics",
+		Long: `serve takes a snapshot (as ` + "`agent snapshot`" + ` does) every day at --snapshot-at in
+--tz, or every --snapshot-every, until it is stopped. Each run starts a browser,
+lists the Team page, saves the snapshot and closes the browser. Runs never
+overlap: a run that falls due while the previous one is still going, or while
+the machine was asleep, is skipped and logged as missed.
+
+It serves, on --listen:
+  GET /healthz  200 when the last run succeeded or none has finished yet, 503
+                when it failed; the JSON body names the reason ("login
+                required", "page changed", "bad input", "browser gone",
+                "timeout", "error").
+  GET /metrics  Prometheus metrics (clay_agent_*).
+
+SIGINT or SIGTERM stops it: no new run starts, a running one gets
+--grace-period to finish and is cancelled after that. Snapshot files are
+written atomically, so an abandoned run leaves no file behind.
+
+The flags, the workspace and the session file are checked before it starts
+listening: a bad flag exits with 2, an expired session with 3.`,
+		Example: `  agent serve --listen 0.0.0.0:8080 --dir /snapshots --snapshot-at 02:30 --tz Europe/Berlin --keep 90
+  agent serve --dir ./snapshots --snapshot-every 6h --run-on-start --webhook "$SLACK_WEBHOOK"`,
+		Args: noArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return o.validate(a, cmd)
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.serve(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", defaultServeListen, "address for /healthz and /metrics")
+	f.StringVar(&o.at, "snapshot-at", "", "take a snapshot every day at this time, HH:MM on a 24-hour clock")
+	f.StringVar(&o.tz, "tz", "UTC", "the time zone of --snapshot-at, e.g. Europe/Berlin")
+	f.StringVar(&o.every, "snapshot-every", "", "take a snapshot at this interval instead, e.g. 6h or 30m")
+	f.BoolVar(&o.runOnStart, "run-on-start", false, "also take a snapshot right after starting")
+	f.DurationVar(&o.grace, "grace-period", schedule.DefaultGracePeriod, "on SIGTERM, how long a running snapshot may go on before it is cancelled")
+	f.DurationVar(&o.runTimeout, "run-timeout", defaultServeRunTimeout, "cancel a snapshot that takes longer than this (0: no limit)")
+	o.snap.register(f)
+	return cmd
+}
+
+// serve runs the scheduler and the HTTP server until ctx ends.
+func (a *app) serve(ctx context.Context, o *serveOptions) error {
+	// A misconfigured server fails now rather than at the first run.
+	cfg := a.config()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if _, err := agent.LoadSession(cfg.SessionFile, a.now()); err != nil {
+		return err
+	}
+	if a.verbose < 1 {
+		// A server logs each run; -v is the least it runs with.
+		a.verbose = 1
+		a.log = a.newLogger()
+	}
+	log := a.log.Named("serve")
+
+	metrics, err := schedule.NewMetrics(nil)
+	if err != nil {
+		return err
+	}
+	reg := metrics.Registry()
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return fmt.Errorf("serve: register Go metrics: %w", err)
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return fmt.Errorf("serve: register process metrics: %w", err)
+	}
+	job := func(ctx context.Context) (*snapshot.Result, error) {
+		return a.takeSnapshot(ctx, &o.snap)
+	}
+	runner := schedule.NewRunner(o.sched, job,
+		schedule.WithLogger(log),
+		schedule.WithMetrics(metrics),
+		schedule.WithClassifier(snapshotFailureReason),
+		schedule.WithGracePeriod(o.grace),
+		schedule.WithRunTimeout(o.runTimeout),
+		schedule.WithRunOnStart(o.runOnStart),
+	)
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return usageError("--listen %s: %v", o.listen, err)
+	}
+	hs := &http.Server{
+		Handler:           schedule.NewServeMux(runner, metrics),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- hs.Serve(ln) }()
+	fmt.Fprintf(a.stdout, "serving /healthz and /metrics on http://%s; snapshots of workspace %s into %s, %s\n",
+		ln.Addr(), cfg.Workspace, o.snap.dir, o.sched)
+
+	runCtx, stopRunner := context.WithCancel(ctx)
+	defer stopRunner()
+	runErr := make(chan error, 1)
+	go func() { runErr <- runner.Run(runCtx) }()
+
+	var serveErr error
+	select {
+	case err := <-runErr:
+		serveErr = err
+	case err := <-httpErr:
+		// The HTTP server died: stop scheduling as well.
+		serveErr = fmt.Errorf("serve: http: %w", err)
+		stopRunner()
+		if rerr := <-runErr; rerr != nil {
+			serveErr = errors.Join(serveErr, rerr)
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), serveShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", zap.Error(err))
+	}
+	if serveErr == nil {
+		log.Info("stopped")
+	}
+	return serveErr
+}

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/lock"
+	"github.com/clay-agent/clay-agent/agent/roster"
+	"github.com/clay-agent/clay-agent/agent/snapshot"
+	"github.com/clay-agent/clay-agent/agent/webhook"
+)
+
+func init() { registerCommand((*app).snapshotCommand) }
+
+// defaultLockWait is how long a snapshot waits for another run on the same
+// workspace (a mutation, another snapshot) to release the workspace lock.
+const defaultLockWait = 5 * time.Minute
+
+// snapshotOptions are the settings `snapshot` and `serve` share.
+type snapshotOptions struct {
+	dir        string
+	keep       int
+	webhookURL string
+	lockWait   time.Duration
+
+	// hook is the webhook client built by validate; nil without a URL.
+	hook *webhook.Client
+}
+
+func (o *snapshotOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.dir, "dir", "", "the directory holding the snapshots (created with mode 0700 if missing)")
+	fs.IntVar(&o.keep, "keep", 0, "keep only the newest N snapshots of the workspace in --dir (0: keep all)")
+	fs.StringVar(&o.webhookURL, "webhook", "", "post the changes as JSON to this URL when anything changed (env "+webhook.EnvURL+")")
+	fs.DurationVar(&o.lockWait, "lock-wait", defaultLockWait, "how long to wait for another run on the same workspace to finish")
+}
+
+// validate checks the flags and builds the webhook client. It reads the
+// environment but touches neither files nor the network.
+func (o *snapshotOptions) validate(a *app) error {
+	if strings.TrimSpace(o.dir) == "" {
+		return usageError("--dir is required: the directory that holds the snapshots")
+	}
+	if o.keep < 0 {
+		return usageError("--keep must be 0 (keep all) or more, got %d", o.keep)
+	}
+	if o.lockWait < 0 {
+		return usageError("--lock-wait must not be negative, got %s", o.lockWait)
+	}
+	if o.webhookURL == "" {
+		o.webhookURL = a.getenv(webhook.EnvURL)
+	}
+	o.hook = nil
+	if o.webhookURL != "" {
+		c, err := webhook.New(o.webhookURL)
+		if err != nil {
+			return fmt.Errorf("%w: --webhook (or %s): %w", agent.ErrUsage, webhook.EnvURL, err)
+		}
+		o.hook = c
+	}
+	return nil
+}
+
+func (a *app) snapshotCommand() *cobra.Command {
+	var (
+		opts   snapshotOptions
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "snapshot",
+		Short: "Save the members and invitations to a new file and report what changed",
+		Long: `snapshot lists the workspace's members and pending invitations and writes them to
+a new file <dir>/<workspace>-<UTC time>.json (mode 0600). The file is written
+atomically and never overwrites another one. It then compares the snapshot with
+the newest earlier snapshot of the workspace in the same directory and reports
+members added, removed, renamed or given another role, and invitations sent or
+gone. Emails are compared without regard to case.
+
+--keep N removes all but the newest N snapshots of the workspace afterwards.
+--webhook (or CLAY_WEBHOOK) posts the changes as JSON, with a Slack-compatible
+"text" field, when anything changed since an earlier snapshot; failed posts are
+retried with backoff. The snapshot is written before the webhook is called: if
+the webhook or the pruning fails, the snapshot stays, the failure is reported
+on stderr and the exit code is 1.
+
+The run takes the workspace's lock, so it waits for a running mutation or
+another snapshot of the same workspace (at most --lock-wait).`,
+		Example: `  agent snapshot --dir ./snapshots --workspace 1234 --session ./session.json
+  agent snapshot --dir /snapshots --keep 90 -o json
+  CLAY_WEBHOOK=https://hooks.slack.com/services/T000/B000/XXXX agent snapshot --dir ./snapshots`,
+		Args: noArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			a.jsonErrors = output == "json"
+			if err := checkFormat(output, "text", "json"); err != nil {
+				return err
+			}
+			return opts.validate(a)
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			res, err := a.takeSnapshot(cmd.Context(), &opts)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				if err := writeJSON(a.stdout, res); err != nil {
+					return err
+				}
+			} else if err := writeSnapshotText(a.stdout, res, opts.hook); err != nil {
+				return err
+			}
+			return snapshotAftermath(res)
+		},
+	}
+	opts.register(cmd.Flags())
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// takeSnapshot checks the configuration and the session file, takes the
+// workspace lock, lists the Team page in a fresh browser and saves the
+// snapshot. The browser is closed before it returns. A failure to list
+// keeps the page's artifacts.
+func (a *app) takeSnapshot(ctx context.Context, o *snapshotOptions) (*snapshot.Result, error) {
+	cfg := a.config()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := agent.LoadSession(cfg.SessionFile, a.now()); err != nil {
+		return nil, err
+	}
+	lk, err := lock.Acquire(ctx, lock.PathFor(lock.DefaultDir(), cfg.Workspace), o.lockWait)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	defer func() { _ = lk.Release() }()
+
+	s, err := a.openSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	var listErr error
+	list := func(ctx context.Context) (*roster.Roster, error) {
+		r, err := s.team.List(ctx, s.cfg.Workspace)
+		listErr = err
+		return r, err
+	}
+	res, err := snapshot.Take(ctx, list, o.dir,
+		snapshot.WithKeep(o.keep),
+		snapshot.WithWebhook(o.hook),
+		snapshot.WithClock(a.now),
+	)
+	if listErr != nil {
+		return nil, s.fail("snapshot", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// snapshotAftermath turns a failed webhook or a failed pruning, which
+// leave the snapshot in place, into exit code 1 with one line on stderr.
+func snapshotAftermath(res *snapshot.Result) error {
+	var msgs []string
+	if res.WebhookErr != nil {
+		msgs = append(msgs, fmt.Sprintf("the snapshot %s was saved, but posting the changes failed: %v", res.Snapshot, res.WebhookErr))
+	}
+	if res.PruneErr != nil {
+		msgs = append(msgs, fmt.Sprintf("the snapshot %s was saved, but removing old snapshots failed: %v", res.Snapshot, res.PruneErr))
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return &exitError{code: exitFailed, msg: strings.Join(msgs, "; ")}
+}
+
+// writeSnapshotText prints the human summary of a snapshot just taken.
+func writeSnapshotText(w io.Writer, res *snapshot.Result, hook *webhook.Client) error {
+	r := res.Roster
+	if r == nil {
+		r = &roster.Roster{}
+	}
+	fmt.Fprintf(w, "saved     %s (%s)\n", res.Snapshot, countMembers(r))
+	if res.Previous == "" {
+		fmt.Fprintln(w, "previous  none: this is the first snapshot of the workspace here, the baseline for later ones")
+	} else {
+		fmt.Fprintf(w, "previous  %s\n", res.Previous)
+		if err := writeChanges(w, res.Changes); err != nil {
+			return err
+		}
+	}
+	if len(res.Pruned) > 0 {
+		fmt.Fprintf(w, "removed %d older snapshot(s) (--keep)\n", len(res.Pruned))
+	}
+	if res.Notified && hook != nil {
+		fmt.Fprintf(w, "posted the changes to %s\n", hook)
+	}
+	return nil
+}
+
+// countMembers says how many members and invitations a roster holds.
+func countMembers(r *roster.Roster) string {
+	return fmt.Sprintf("%d members, %d pending invitations", len(r.Members), len(r.Invitations))
+}
+
+// writeChanges prints one line per change, or "no changes".
+func writeChanges(w io.Writer, c snapshot.Changes) error {
+	if c.Empty() {
+		_, err := fmt.Fprintln(w, "no changes")
+		return err
+	}
+	if n := c.Count(); n == 1 {
+		fmt.Fprintln(w, "1 change:")
+	} else {
+		fmt.Fprintf(w, "%d changes:\n", n)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	line := func(kind, email, detail string) {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", kind, email, detail)
+	}
+	for _, m := range c.Added {
+		line("added", m.Email, memberDetail(m))
+	}
+	for _, m := range c.Removed {
+		line("removed", m.Email, memberDetail(m))
+	}
+	for _, r := range c.RoleChanged {
+		line("role changed", r.Email, fmt.Sprintf("%s → %s", r.From, r.To))
+	}
+	for _, r := range c.Renamed {
+		line("renamed", r.Email, fmt.Sprintf("%q → %q", oneLine(r.From), oneLine(r.To)))
+	}
+	for _, i := range c.Invited {
+		line("invited", i.Email, string(i.Role))
+	}
+	for _, i := range c.InvitationGone {
+		line("invitation gone", i.Email, string(i.Role))
+	}
+	return tw.Flush()
+}
+
+func memberDetail(m roster.Member) string {
+	if name := oneLine(m.Name); name != "" {
+		return fmt.Sprintf("%s, %q", m.Role, name)
+	}
+	return string(m.Role)
+}
+
+// snapshotFailureReason names a failed snapshot for /healthz and the
+// failures metric.
+func snapshotFailureReason(err error) string {
+	switch {
+	case errors.Is(err, agent.ErrLoginRequired):
+		return "login required"
+	case errors.Is(err, agent.ErrPageChanged):
+		return "page changed"
+	case errors.Is(err, agent.ErrUsage):
+		return "bad input"
+	case errors.Is(err, agent.ErrBrowserGone):
+		return "browser gone"
+	case errors.Is(err, agent.ErrStepTimeout), errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	}
+	return "error"
+}
