@@ -438,3 +438,23 @@ func RowGone(ctx context.Context, ev Evaluator, token string) (bool, error) {
 	err := ev.Eval(ctx, "checking the row", 0, call("rowState", token), &a)
 	return a.Gone, err
 }
+
+// WaitReady waits until the Team page has settled: no busy marker, member
+// rows, the same rows on two looks in a row.
+func WaitReady(ctx context.Context, ev Evaluator, o Options) (*PageInfo, error) {
+	var a struct {
+		Info    PageInfo `json:"info"`
+		Timeout bool     `json:"timeout"`
+		Members int      `json:"members"`
+	}
+	if err := ev.Eval(ctx, "waiting for the Team page", o.Total, call("waitReady", o.Step.Milliseconds()), &a); err != nil {
+		return nil, err
+	}
+	if a.Info.Login {
+		return nil, &LoginError{URL: a.Info.URL}
+	}
+	if a.Timeout {
+		return &a.Info, &Error{Kind: "timeout", Control: "the member list", Message: "the Team page did not settle (busy, or no member rows)", Page: a.Info.URL}
+	}
+	return &a.Info, nil
+}
