@@ -76,7 +76,10 @@ Keep the head hash somewhere the log's writers cannot change it, and compare.`,
 				var verr *audit.VerifyError
 				if errors.As(err, &verr) {
 					msg := fmt.Sprintf("%s: %v", p, err)
-					if sum.Lines > 0 {
+					switch {
+					case sum.Lines == 1:
+						msg += " (line 1 verified)"
+					case sum.Lines > 1:
 						msg += fmt.Sprintf(" (lines 1-%d verified)", sum.Lines)
 					}
 					return &exitError{code: exitFailed, msg: msg}
