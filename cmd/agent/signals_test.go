@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clay-agent/clay-agent/fixtures"
+)
+
+// liveProcs returns the pids and command lines of the running (not
+// zombie) processes whose command line contains marker.
+func liveProcs(marker string) map[int]string {
+	out := map[int]string{}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return out
+	}
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", ent.Name(), "cmdline"))
+		if err != nil || len(raw) == 0 {
+			continue
+		}
+		cmd := strings.ReplaceAll(string(raw), "\x00", " ")
+		if !strings.Contains(cmd, marker) {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", ent.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			continue
+		}
+		out[pid] = cmd
+	}
+	return out
+}
+
+// browserWatch records every browser process whose user data directory
+// lies under one directory: the test points TMPDIR there, so that the
+// browsers it starts, and only those, are recognizable by command line.
+type browserWatch struct {
+	marker string
+	tmp    string
+	stop   chan struct{}
+	done   chan struct{}
+	mu     sync.Mutex
+	seen   map[int]string
+}
+
+// watchBrowsers points TMPDIR at a fresh directory and samples the
+// processes until stopped.
+func watchBrowsers(t *testing.T) *browserWatch {
+	t.Helper()
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("no /proc to look for browser processes")
+	}
+	// short: Chrome puts a unix socket under TMPDIR, and a socket path
+	// may not exceed 107 bytes
+	tmp, err := os.MkdirTemp("/tmp", "cw")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	t.Setenv("TMPDIR", tmp)
+	w := &browserWatch{
+		marker: "--user-data-dir=" + tmp + string(filepath.Separator),
+		tmp:    tmp,
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		seen:   map[int]string{},
+	}
+	require.Empty(t, liveProcs(w.marker))
+	go func() {
+		defer close(w.done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			for pid, cmd := range liveProcs(w.marker) {
+				w.mu.Lock()
+				w.seen[pid] = cmd
+				w.mu.Unlock()
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	t.Cleanup(w.halt)
+	return w
+}
+
+func (w *browserWatch) halt() {
+	select {
+	case <-w.stop:
+	default:
+		close(w.stop)
+	}
+	<-w.done
+}
+
+// started waits until a browser of the test is running.
+func (w *browserWatch) started(t *testing.T, within time.Duration) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return len(w.seen) > 0
+	}, within, 20*time.Millisecond, "the command never started a browser")
+}
+
+// assertNoneLeft asserts that every browser process the test started is
+// gone within grace, and that the temporary profile was removed.
+func (w *browserWatch) assertNoneLeft(t *testing.T, grace time.Duration) {
+	t.Helper()
+	w.halt()
+	w.mu.Lock()
+	seen := len(w.seen)
+	w.mu.Unlock()
+	require.Positive(t, seen, "no browser process was ever seen: the check would prove nothing")
+	deadline := time.Now().Add(grace)
+	left := liveProcs(w.marker)
+	for len(left) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		left = liveProcs(w.marker)
+	}
+	var desc []string
+	for pid, cmd := range left {
+		if len(cmd) > 160 {
+			cmd = cmd[:160] + "…"
+		}
+		desc = append(desc, strconv.Itoa(pid)+": "+cmd)
+	}
+	assert.True(t, len(left) == 0, "browser processes left behind (%d seen in all):\n%s", seen, strings.Join(desc, "\n"))
+	profiles, _ := filepath.Glob(filepath.Join(w.tmp, "chromedp-runner*"))
+	assert.Empty(t, profiles, "the browser's temporary profile was left behind")
+}
+
+func TestListCancelledStopsPromptlyAndLeavesNoBrowser(t *testing.T) {
+	for _, rendition := range []string{fixtures.RenditionGrid, fixtures.RenditionPaged} {
+		t.Run(rendition, func(t *testing.T) {
+			e := startE2E(t, fixtures.WithRendition(rendition))
+			e.Server.SetFaults(fixtures.Faults{RowDelay: 8 * time.Second})
+			w := watchBrowsers(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			res := make(chan cliResult, 1)
+			start := time.Now()
+			go func() { res <- runApp(ctx, nil, "", e.list("--timeout", "20s")...) }()
+			w.started(t, 15*time.Second)
+			if d := time.Second - time.Since(start); d > 0 {
+				time.Sleep(d)
+			}
+			cancelled := time.Now()
+			cancel()
+			select {
+			case r := <-res:
+				assert.NotEqual(t, exitOK, r.code, "a cancelled list must not succeed")
+				assert.Empty(t, r.stdout, "no partial roster")
+				assert.Less(t, time.Since(cancelled), 5*time.Second, "it must stop promptly")
+			case <-time.After(15 * time.Second):
+				t.Fatal("list did not return within 15s of the cancellation")
+			}
+			w.assertNoneLeft(t, 3*time.Second)
+		})
+	}
+}
+
+// TestInterruptSignal sends the test process a real SIGINT while run, the
+// process's entry point, is listing.
+func TestInterruptSignal(t *testing.T) {
+	e := startE2E(t, fixtures.WithRendition(fixtures.RenditionGrid))
+	e.Server.SetFaults(fixtures.Faults{RowDelay: 8 * time.Second})
+	w := watchBrowsers(t)
+	// keep the signal from killing the test binary whatever happens
+	guard := make(chan os.Signal, 4)
+	signal.Notify(guard, os.Interrupt)
+	defer signal.Stop(guard)
+
+	res := make(chan cliResult, 1)
+	go func() { res <- runCLI(t, "", e.list("--timeout", "20s")...) }()
+	w.started(t, 15*time.Second)
+	time.Sleep(time.Second)
+	sent := time.Now()
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT))
+	select {
+	case r := <-res:
+		assert.NotEqual(t, exitOK, r.code)
+		assert.Contains(t, r.stderr, "agent: interrupted")
+		assert.Empty(t, r.stdout)
+		assert.Less(t, time.Since(sent), 5*time.Second, "it must stop promptly")
+	case <-time.After(15 * time.Second):
+		t.Fatal("list did not return within 15s of SIGINT")
+	}
+	w.assertNoneLeft(t, 3*time.Second)
+}
+
+func TestFailedListLeavesNoBrowser(t *testing.T) {
+	tests := []struct {
+		name   string
+		faults fixtures.Faults
+		code   int
+	}{
+		{"drifted page", fixtures.Faults{Drift: true}, exitPageChanged},
+		{"expired session", fixtures.Faults{ExpireSession: true}, exitLogin},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startE2E(t, fixtures.WithRendition(fixtures.RenditionGrid))
+			e.Server.SetFaults(tc.faults)
+			w := watchBrowsers(t)
+			r := runCLI(t, "", e.list("--timeout", "3s")...)
+			assert.Equal(t, tc.code, r.code, r.stderr)
+			w.assertNoneLeft(t, 3*time.Second)
+		})
+	}
+}
