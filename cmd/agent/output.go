@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"golang.org/x/term"
+
 	"github.com/clay-agent/clay-agent/agent/roster"
 )
 
@@ -27,14 +29,11 @@ func checkFormat(f string, allowed ...string) error {
 	return usageError("unknown output format %q (want %s)", f, strings.Join(allowed, ", "))
 }
 
-// isTerminal reports whether w is a character device, such as a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+// isTerminal reports whether v (a stream such as os.Stdin or os.Stdout) is
+// a terminal. /dev/null and pipes are not.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func writeJSON(w io.Writer, v any) error {

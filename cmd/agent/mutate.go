@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/audit"
+	"github.com/clay-agent/clay-agent/agent/lock"
+	"github.com/clay-agent/clay-agent/flows"
+)
+
+// mutateFlags are the settings every mutating command shares: safety,
+// confirmation, audit, evidence and locking.
+type mutateFlags struct {
+	yes          bool
+	dryRun       bool
+	output       string
+	maxRemovals  int
+	allowDomains []string
+	auditLog     string
+	actor        string
+	evidenceDir  string
+	lockDir      string
+	lockTimeout  time.Duration
+	destructive  bool
+}
+
+func (m *mutateFlags) register(cmd *cobra.Command, destructive bool) {
+	m.destructive = destructive
+	f := cmd.Flags()
+	f.BoolVar(&m.yes, "yes", false, "do not ask for confirmation (required when not on a terminal)")
+	f.BoolVar(&m.dryRun, "dry-run", false, "read the live page, print exactly what would happen, click nothing")
+	f.StringVarP(&m.output, "output", "o", "table", "output format: table or json")
+	if destructive {
+		f.IntVar(&m.maxRemovals, "max-removals", flows.DefaultMaxRemovals, "refuse a run with more removals than this")
+	}
+	f.StringSliceVar(&m.allowDomains, "allow-domain", nil, "only touch emails in these domains (repeatable)")
+	f.StringVar(&m.auditLog, "audit-log", "", "the audit log (env CLAY_AUDIT_LOG; default under the user's state directory)")
+	f.StringVar(&m.actor, "actor", "", "who runs this, for the audit log (default $USER)")
+	f.StringVar(&m.evidenceDir, "evidence-dir", "", "where before/after screenshots go (env CLAY_EVIDENCE_DIR; default beside the audit log)")
+	f.StringVar(&m.lockDir, "lock-dir", "", "where the per-workspace lock files go (default under the user's state directory)")
+	f.DurationVar(&m.lockTimeout, "lock-timeout", 2*time.Minute, "how long to wait for another run against the same workspace")
+}
+
+func (m *mutateFlags) validate(a *app) error {
+	a.jsonErrors = m.output == "json"
+	if err := checkFormat(m.output, "table", "json"); err != nil {
+		return err
+	}
+	if m.maxRemovals < 0 || (m.maxRemovals == 0 && m.destructive) {
+		return usageError("--max-removals must be at least 1 (use --dry-run to change nothing)")
+	}
+	if m.lockTimeout < 0 {
+		return usageError("--lock-timeout must not be negative")
+	}
+	for _, d := range m.allowDomains {
+		if strings.TrimSpace(d) == "" || strings.Contains(d, " ") {
+			return usageError("--allow-domain %q is not a domain", d)
+		}
+	}
+	if !m.yes && !m.dryRun && !isTerminal(a.stdin) {
+		return usageError("not on a terminal: pass --yes to confirm the change (or --dry-run to see it first)")
+	}
+	return nil
+}
+
+func (m *mutateFlags) policy() flows.Policy {
+	return flows.Policy{MaxRemovals: m.maxRemovals, AllowDomains: m.allowDomains}
+}
+
+// mutation is one run of a mutating command.
+type mutation struct {
+	a       *app
+	flags   *mutateFlags
+	command string
+	targets []string
+	// run performs the flow with the given batch on an open session.
+	run func(s *session, b flows.Batch) ([]flows.Result, error)
+}
+
+// execute is the shape every mutating command shares: lock the workspace,
+// plan the audit run, open the browser, (on a terminal) show the plan and
+// ask, run the flow with evidence and audit records per target, print the
+// results and return the worst outcome's exit code.
+func (mu *mutation) execute(cmd *cobra.Command) error {
+	a, m := mu.a, mu.flags
+	ctx := cmd.Context()
+	cfg := a.config()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if _, err := agent.LoadSession(cfg.SessionFile, a.now()); err != nil {
+		return err
+	}
+	lockDir := m.lockDir
+	if lockDir == "" {
+		lockDir = lock.DefaultDir()
+	}
+	lk, err := lock.Acquire(ctx, lock.PathFor(lockDir, cfg.Workspace), m.lockTimeout)
+	if err != nil {
+		return fmt.Errorf("waiting for the workspace lock: %w", err)
+	}
+	defer func() { _ = lk.Release() }()
+
+	actor := m.actor
+	if actor == "" {
+		actor = audit.DefaultActor()
+	}
+	logPath := a.auditLogPath(m.auditLog)
+	alog, err := audit.Open(logPath, audit.WithActor(actor), audit.WithWorkspace(cfg.Workspace))
+	if err != nil {
+		return fmt.Errorf("opening the audit log: %w", err)
+	}
+	defer alog.Close()
+	command := mu.command
+	if m.dryRun {
+		command += " --dry-run"
+	}
+	run := alog.Plan(ctx, command, mu.targets)
+	evidenceDir := m.evidenceDir
+	if evidenceDir == "" {
+		evidenceDir = a.getenv("CLAY_EVIDENCE_DIR")
+	}
+	if evidenceDir == "" {
+		evidenceDir = filepath.Join(filepath.Dir(logPath), "evidence")
+	}
+
+	s, err := a.openSession(ctx)
+	if err != nil {
+		_ = run.Finish(err)
+		return err
+	}
+	defer s.close()
+
+	if !m.yes && !m.dryRun {
+		plan, err := mu.run(s, flows.Batch{Policy: m.policy(), DryRun: true})
+		if err != nil {
+			_ = run.Finish(err)
+			return s.fail(mu.command, err)
+		}
+		a.printResults(plan, "table")
+		if !a.confirm(fmt.Sprintf("Proceed with %s on workspace %s?", mu.command, cfg.Workspace)) {
+			err := errors.New("not confirmed: nothing was changed")
+			_ = run.Finish(err)
+			return err
+		}
+	}
+
+	batch := flows.Batch{
+		Policy: m.policy(),
+		DryRun: m.dryRun,
+		OnStart: func(target string) {
+			_ = run.Done(target, audit.OutcomeStarted, "about to click", nil, nil)
+		},
+		OnResult: func(r flows.Result) {
+			if err := run.Done(r.Email, string(r.Action), r.Detail, r.Before, r.Evidence); err != nil {
+				a.log.Error("audit", zap.Error(err))
+			}
+		},
+		Evidence: func(ctx2 context.Context, target, when string) (string, error) {
+			return s.b.SaveScreenshot(ctx2, evidenceDir, run.ID()+"-"+target+"-"+when)
+		},
+	}
+	results, ferr := mu.run(s, batch)
+	results = notAttempted(results, mu.targets, ferr)
+	if ferr != nil {
+		ferr = s.fail(mu.command, ferr)
+	} else if anyFailed(results) {
+		_, _ = s.b.SaveArtifacts(mu.command)
+	}
+	_ = run.Finish(ferr)
+	if err := run.Err(); err != nil {
+		fmt.Fprintf(a.stderr, "agent: the audit log %s could not be written: %v\n", logPath, err)
+	}
+	a.printResults(results, m.output)
+	code := resultsExit(results)
+	if ferr != nil {
+		code = worst(code, exitCode(ferr))
+		return &exitError{code: code, msg: ferr.Error()}
+	}
+	if code != exitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// notAttempted adds a failed result for each target a stopped run did not
+// reach, so that the output accounts for every target.
+func notAttempted(results []flows.Result, targets []string, err error) []flows.Result {
+	if err == nil {
+		return results
+	}
+	done := map[string]bool{}
+	for _, r := range results {
+		done[r.Email] = true
+	}
+	for _, t := range targets {
+		if !done[t] {
+			results = append(results, flows.Result{Email: t, Action: flows.Failed, Detail: "not attempted: " + err.Error(), Err: err})
+		}
+	}
+	return results
+}
+
+func anyFailed(rs []flows.Result) bool {
+	for _, r := range rs {
+		if r.Action == flows.Failed {
+			return true
+		}
+	}
+	return false
+}
+
+// resultsExit is the worst outcome's exit code.
+func resultsExit(rs []flows.Result) int {
+	code := exitOK
+	for _, r := range rs {
+		switch r.Action {
+		case flows.Refused:
+			code = worst(code, exitRefused)
+		case flows.Failed:
+			c := exitCode(r.Err)
+			if c == exitOK {
+				c = exitFailed
+			}
+			code = worst(code, c)
+		}
+	}
+	return code
+}
+
+type resultJSON struct {
+	Email    string   `json:"email"`
+	Action   string   `json:"action"`
+	Detail   string   `json:"detail"`
+	Evidence []string `json:"evidence"`
+}
+
+func (a *app) printResults(rs []flows.Result, format string) {
+	if format == "json" {
+		out := struct {
+			Results []resultJSON `json:"results"`
+		}{Results: make([]resultJSON, 0, len(rs))}
+		for _, r := range rs {
+			ev := r.Evidence
+			if ev == nil {
+				ev = []string{}
+			}
+			out.Results = append(out.Results, resultJSON{Email: r.Email, Action: string(r.Action), Detail: r.Detail, Evidence: ev})
+		}
+		_ = writeJSON(a.stdout, out)
+		return
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Action, r.Email, oneLine(r.Detail))
+	}
+	_ = tw.Flush()
+}
+
+// confirm asks a yes/no question on the terminal.
+func (a *app) confirm(question string) bool {
+	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true
+	}
+	return false
+}
+
+// readTargets collects emails from --email flags and --from-file (one per
+// line, # comments and blank lines ignored, "-" for standard input).
+func (a *app) readTargets(emails []string, fromFile string) ([]string, error) {
+	out := append([]string(nil), emails...)
+	if fromFile == "" {
+		return out, nil
+	}
+	var r io.Reader
+	if fromFile == "-" {
+		r = a.stdin
+	} else {
+		f, err := os.Open(fromFile)
+		if err != nil {
+			return nil, usageError("--from-file: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if line != "" {
+			out = append(out, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, usageError("--from-file: %v", err)
+	}
+	return out, nil
+}
