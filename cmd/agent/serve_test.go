@@ -1,0 +1,352 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clay-agent/clay-agent/agent/schedule"
+	"github.com/clay-agent/clay-agent/fixtures"
+)
+
+// lockedBuffer is a bytes.Buffer that a running command writes to while
+// the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runningServe is `agent serve` running in the background.
+type runningServe struct {
+	base   string // http://host:port
+	stderr *lockedBuffer
+	done   chan cliResult
+	cancel context.CancelFunc
+}
+
+var servingRE = regexp.MustCompile(`serving /healthz and /metrics on (http://\S+);`)
+
+// startServe runs `agent serve` with args (which should listen on port 0)
+// until stop is called, and waits until it listens.
+func startServe(t *testing.T, env map[string]string, args ...string) *runningServe {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	s := &runningServe{stderr: stderr, done: make(chan cliResult, 1), cancel: cancel}
+	go func() {
+		a := newApp(strings.NewReader(""), stdout, stderr)
+		a.getenv = func(k string) string { return env[k] }
+		err := a.execute(ctx, append([]string{"serve"}, args...))
+		code := exitCode(err)
+		if err != nil {
+			a.reportError(err, code)
+		}
+		s.done <- cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-s.done:
+		case <-time.After(time.Minute):
+			t.Error("serve did not stop within a minute")
+		}
+	})
+	deadline := time.After(15 * time.Second)
+	for {
+		if m := servingRE.FindStringSubmatch(stdout.String()); m != nil {
+			s.base = m[1]
+			return s
+		}
+		select {
+		case r := <-s.done:
+			s.done <- r
+			t.Fatalf("serve ended before listening: exit %d\n%s", r.code, r.stderr)
+		case <-deadline:
+			t.Fatalf("serve did not listen within 15s; stderr:\n%s", stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// stop cancels the context and returns the command's result.
+func (s *runningServe) stop(t *testing.T, within time.Duration) cliResult {
+	t.Helper()
+	s.cancel()
+	select {
+	case r := <-s.done:
+		s.done <- r
+		return r
+	case <-time.After(within):
+		t.Fatalf("serve did not stop within %s; stderr:\n%s", within, s.stderr.String())
+		return cliResult{}
+	}
+}
+
+// get fetches a path and returns the status and body.
+func (s *runningServe) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(s.base + path)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
+}
+
+// health decodes /healthz.
+func (s *runningServe) health(t *testing.T) (int, schedule.Status) {
+	t.Helper()
+	code, body := s.get(t, "/healthz")
+	var st schedule.Status
+	require.NoError(t, json.Unmarshal([]byte(body), &st), body)
+	return code, st
+}
+
+// waitHealth polls /healthz until ok says so.
+func (s *runningServe) waitHealth(t *testing.T, within time.Duration, ok func(code int, st schedule.Status) bool) (int, schedule.Status) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		code, st := s.health(t)
+		if ok(code, st) {
+			return code, st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz did not reach the expected state within %s: %d %+v\nstderr:\n%s", within, code, st, s.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// serveArgs points serve at the fixture, listening on a free port.
+func (e *e2e) serveArgs(dir string, extra ...string) []string {
+	return append(append([]string{"--listen", "127.0.0.1:0", "--dir", dir}, e.globals()...), extra...)
+}
+
+func TestServeSnapshotsOnScheduleAndServesHealthAndMetrics(t *testing.T) {
+	e := startE2E(t, fixtures.WithRendition(fixtures.RenditionTable))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
+	dir := filepath.Join(e.Dir, "snapshots")
+	s := startServe(t, nil, e.serveArgs(dir, "--snapshot-every", "200ms", "--run-on-start")...)
+
+	// Runs take longer than the interval: the ones due meanwhile are
+	// skipped, never run at once, and logged.
+	code, st := s.waitHealth(t, 60*time.Second, func(_ int, st schedule.Status) bool {
+		return !st.LastSuccess.IsZero() && st.MissedRuns > 0
+	})
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, schedule.StatusOK, st.Status)
+	assert.Empty(t, st.Reason)
+	assert.False(t, st.NextRun.IsZero())
+
+	code, metrics := s.get(t, "/metrics")
+	require.Equal(t, http.StatusOK, code)
+	for _, want := range []string{
+		fmt.Sprintf("\n%s %d\n", schedule.MetricMembers, len(e.Server.Members())),
+		fmt.Sprintf("\n%s %d\n", schedule.MetricInvitations, len(e.Server.Invitations())),
+		"\n" + schedule.MetricLastSuccess + " ",
+		"\n" + schedule.MetricRuns + " ",
+		"\n" + schedule.MetricMissed + " ",
+		"\n" + schedule.MetricDuration + "_count ",
+		"\n" + schedule.MetricWebhookFailures + " 0\n",
+		"\ngo_goroutines ",
+	} {
+		assert.Contains(t, metrics, want)
+	}
+	assert.NotContains(t, metrics, schedule.MetricFailures+"{")
+
+	r := s.stop(t, 60*time.Second)
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "missed scheduled snapshot run")
+	assert.Contains(t, r.stderr, "snapshot schedule stopped")
+	_, err := http.Get(s.base + "/healthz")
+	assert.Error(t, err, "the HTTP server is closed")
+
+	// Every file is a complete snapshot; no temporary file is left.
+	names := dirNames(t, dir)
+	require.NotEmpty(t, names)
+	for _, name := range names {
+		assertSnapshotFile(t, dir, filepath.Join(dir, name), len(e.Server.Members()), len(e.Server.Invitations()))
+	}
+	assertNoTempFiles(t, dir)
+}
+
+func TestServeHealthzSaysLoginRequired(t *testing.T) {
+	e := startE2E(t)
+	t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
+	e.Server.SetFaults(fixtures.Faults{ExpireSession: true})
+	dir := filepath.Join(e.Dir, "snapshots")
+	s := startServe(t, nil, e.serveArgs(dir, "--snapshot-every", "1h", "--run-on-start")...)
+
+	code, st := s.waitHealth(t, 60*time.Second, func(code int, _ schedule.Status) bool {
+		return code != http.StatusOK
+	})
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, schedule.StatusFailing, st.Status)
+	assert.Equal(t, "login required", st.Reason)
+	assert.Contains(t, st.LastError, "agent login")
+
+	hc := runApp(t.Context(), nil, "", "healthcheck", "--url", s.base+"/healthz")
+	assert.Equal(t, exitFailed, hc.code)
+	require.Len(t, hc.stderrLines(), 1, hc.stderr)
+	assert.Contains(t, hc.stderr, "HTTP 503 Service Unavailable: login required")
+
+	_, metrics := s.get(t, "/metrics")
+	assert.Contains(t, metrics, schedule.MetricFailures+`{reason="login required"} 1`+"\n")
+	assert.NotContains(t, metrics, "\n"+schedule.MetricLastSuccess+" 1")
+
+	r := s.stop(t, 30*time.Second)
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.NoDirExists(t, dir, "no snapshot of a failed listing")
+}
+
+func TestServeAbandonsTheRunningSnapshotAtShutdown(t *testing.T) {
+	e := startE2E(t)
+	t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
+	// The rows take far longer to appear than the test waits.
+	e.Server.SetFaults(fixtures.Faults{RowDelay: 30 * time.Second})
+	dir := filepath.Join(e.Dir, "snapshots")
+	s := startServe(t, nil, e.serveArgs(dir, "--snapshot-every", "1h", "--run-on-start", "--grace-period", "200ms", "--timeout", "60s")...)
+
+	s.waitHealth(t, 30*time.Second, func(_ int, st schedule.Status) bool { return st.Running })
+	time.Sleep(time.Second) // well into the run: the browser is waiting for rows
+	start := time.Now()
+	r := s.stop(t, 30*time.Second)
+	assert.Less(t, time.Since(start), 15*time.Second, "the run was cancelled, not waited for")
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "abandoning the running snapshot")
+	assertNoTempFiles(t, dir)
+	if _, err := os.Stat(dir); err == nil {
+		assert.Empty(t, dirNames(t, dir), "an abandoned run writes no snapshot")
+	}
+}
+
+func TestServeDailyScheduleInATimeZone(t *testing.T) {
+	clearAgentEnv(t)
+	tmp := t.TempDir()
+	files := sessionFiles(t, tmp)
+	dir := filepath.Join(tmp, "snapshots")
+	before := time.Now()
+	s := startServe(t, nil, "--listen", "127.0.0.1:0", "--dir", dir, "--snapshot-at", "02:30", "--tz", "Asia/Kolkata",
+		"--chrome", noBrowser, "--workspace", "1234", "--session", files["valid"], "--base-url", "http://127.0.0.1:9")
+
+	code, st := s.health(t)
+	assert.Equal(t, http.StatusOK, code, "nothing due yet is healthy")
+	assert.Equal(t, schedule.StatusOK, st.Status)
+	assert.True(t, st.LastRun.IsZero())
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	require.NoError(t, err)
+	next := st.NextRun.In(kolkata)
+	assert.Equal(t, 2, next.Hour())
+	assert.Equal(t, 30, next.Minute())
+	assert.True(t, next.After(before))
+	assert.LessOrEqual(t, next.Sub(before), 24*time.Hour)
+
+	r := s.stop(t, 10*time.Second)
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "daily at 02:30 Asia/Kolkata")
+	assert.NotContains(t, r.stderr, noBrowser, "no run was due")
+	assert.NoDirExists(t, dir)
+}
+
+func TestServeBadInputExitsBeforeStarting(t *testing.T) {
+	clearAgentEnv(t)
+	tmp := t.TempDir()
+	state := filepath.Join(tmp, "state")
+	t.Setenv("XDG_STATE_HOME", state)
+	files := sessionFiles(t, tmp)
+	dir := filepath.Join(tmp, "snapshots")
+	args := func(session string, extra ...string) []string {
+		return append([]string{"serve", "--listen", "127.0.0.1:0", "--dir", dir, "--chrome", noBrowser,
+			"--base-url", "http://127.0.0.1:9", "--workspace", "1234", "--session", session, "--run-on-start"}, extra...)
+	}
+	valid := files["valid"]
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want []string
+	}{
+		{name: "no schedule", args: args(valid), code: 2, want: []string{"--snapshot-at HH:MM", "--snapshot-every"}},
+		{name: "both schedules", args: args(valid, "--snapshot-at", "02:30", "--snapshot-every", "1h"), code: 2, want: []string{"not both"}},
+		{name: "hour out of range", args: args(valid, "--snapshot-at", "24:00"), code: 2, want: []string{"--snapshot-at", "24:00"}},
+		{name: "minute out of range", args: args(valid, "--snapshot-at", "02:60"), code: 2, want: []string{"--snapshot-at"}},
+		{name: "not HH:MM", args: args(valid, "--snapshot-at", "2:3"), code: 2, want: []string{"--snapshot-at", "not HH:MM"}},
+		{name: "a word", args: args(valid, "--snapshot-at", "noon"), code: 2, want: []string{"not HH:MM"}},
+		{name: "unknown time zone", args: args(valid, "--snapshot-at", "02:30", "--tz", "Mars/Olympus"), code: 2, want: []string{`--tz "Mars/Olympus"`}},
+		{name: "empty time zone", args: args(valid, "--snapshot-at", "02:30", "--tz", ""), code: 2, want: []string{"--tz"}},
+		{name: "time zone with an interval", args: args(valid, "--snapshot-every", "1h", "--tz", "UTC"), code: 2, want: []string{"--tz applies to --snapshot-at only"}},
+		{name: "zero interval", args: args(valid, "--snapshot-every", "0s"), code: 2, want: []string{"--snapshot-every", "not positive"}},
+		{name: "negative interval", args: args(valid, "--snapshot-every", "-5m"), code: 2, want: []string{"--snapshot-every", "not positive"}},
+		{name: "interval without a unit", args: args(valid, "--snapshot-every", "30"), code: 2, want: []string{"--snapshot-every"}},
+		{name: "listen address without a port", args: args(valid, "--snapshot-every", "1h", "--listen", "localhost"), code: 2, want: []string{"--listen", "HOST:PORT"}},
+		{name: "negative grace period", args: args(valid, "--snapshot-every", "1h", "--grace-period", "-1s"), code: 2, want: []string{"--grace-period"}},
+		{name: "negative run timeout", args: args(valid, "--snapshot-every", "1h", "--run-timeout", "-1s"), code: 2, want: []string{"--run-timeout"}},
+		{name: "no --dir", args: []string{"serve", "--snapshot-every", "1h", "--chrome", noBrowser, "--workspace", "1234", "--session", valid}, code: 2, want: []string{"--dir is required"}},
+		{name: "negative --keep", args: args(valid, "--snapshot-every", "1h", "--keep", "-3"), code: 2, want: []string{"--keep"}},
+		{name: "bad webhook", args: args(valid, "--snapshot-every", "1h", "--webhook", "mailto:ops@example.com"), code: 2, want: []string{"invalid webhook URL"}},
+		{name: "bad CLAY_WEBHOOK", env: map[string]string{"CLAY_WEBHOOK": "hooks"}, args: args(valid, "--snapshot-every", "1h"), code: 2, want: []string{"CLAY_WEBHOOK"}},
+		{name: "positional argument", args: args(valid, "--snapshot-every", "1h", "now"), code: 2, want: []string{"takes no arguments"}},
+		{name: "no workspace", args: []string{"serve", "--dir", dir, "--snapshot-every", "1h", "--chrome", noBrowser, "--session", valid}, code: 2, want: []string{"no workspace"}},
+		{name: "no session", args: []string{"serve", "--dir", dir, "--snapshot-every", "1h", "--chrome", noBrowser, "--workspace", "1234"}, code: 2, want: []string{"no session file"}},
+		{name: "missing session file", args: args(files["missing"], "--snapshot-every", "1h"), code: 2, want: []string{"does not exist"}},
+		{name: "session file readable by others", args: args(files["open"], "--snapshot-every", "1h"), code: 2, want: []string{"chmod 600"}},
+		{name: "expired session", args: args(files["expired"], "--snapshot-at", "02:30"), code: 3, want: []string{"expired", "agent login"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runApp(t.Context(), tc.env, "", tc.args...)
+			assert.Equal(t, tc.code, r.code, r.stderr)
+			lines := r.stderrLines()
+			require.Len(t, lines, 1, "exactly one line on stderr:\n%s", r.stderr)
+			for _, w := range tc.want {
+				assert.Contains(t, lines[0], w)
+			}
+			assert.Empty(t, r.stdout, "it never started listening")
+			assert.NotContains(t, r.stderr, noBrowser)
+			assert.NotContains(t, r.stderr, secretValue)
+			assert.NoDirExists(t, dir)
+			assert.NoDirExists(t, state)
+		})
+	}
+}
+
+func TestServeListenAddressInUse(t *testing.T) {
+	clearAgentEnv(t)
+	tmp := t.TempDir()
+	files := sessionFiles(t, tmp)
+	first := startServe(t, nil, "--listen", "127.0.0.1:0", "--dir", tmp, "--snapshot-every", "1h",
+		"--chrome", noBrowser, "--workspace", "1234", "--session", files["valid"])
+	addr := strings.TrimPrefix(first.base, "http://")
+	r := runApp(t.Context(), nil, "", "serve", "--listen", addr, "--dir", tmp, "--snapshot-every", "1h",
+		"--chrome", noBrowser, "--workspace", "1234", "--session", files["valid"])
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--listen "+addr)
+	assert.Empty(t, r.stdout)
+}
