@@ -21,16 +21,18 @@ import (
 
 func init() { registerCommand((*app).snapshotCommand) }
 
-// defaultLockWait is how long a snapshot waits for another run on the same
-// workspace (a mutation, another snapshot) to release the workspace lock.
-const defaultLockWait = 5 * time.Minute
+// defaultSnapshotLockTimeout is how long a snapshot waits for another run
+// on the same workspace (a mutation, another snapshot) to release the
+// workspace lock.
+const defaultSnapshotLockTimeout = 5 * time.Minute
 
 // snapshotOptions are the settings `snapshot` and `serve` share.
 type snapshotOptions struct {
-	dir        string
-	keep       int
-	webhookURL string
-	lockWait   time.Duration
+	dir         string
+	keep        int
+	webhookURL  string
+	lockDir     string
+	lockTimeout time.Duration
 
 	// hook is the webhook client built by validate; nil without a URL.
 	hook *webhook.Client
@@ -40,7 +42,8 @@ func (o *snapshotOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.dir, "dir", "", "the directory holding the snapshots (created with mode 0700 if missing)")
 	fs.IntVar(&o.keep, "keep", 0, "keep only the newest N snapshots of the workspace in --dir (0: keep all)")
 	fs.StringVar(&o.webhookURL, "webhook", "", "post the changes as JSON to this URL when anything changed (env "+webhook.EnvURL+")")
-	fs.DurationVar(&o.lockWait, "lock-wait", defaultLockWait, "how long to wait for another run on the same workspace to finish")
+	fs.StringVar(&o.lockDir, "lock-dir", "", "where the per-workspace lock files go (default under the user's state directory)")
+	fs.DurationVar(&o.lockTimeout, "lock-timeout", defaultSnapshotLockTimeout, "how long to wait for another run against the same workspace")
 }
 
 // validate checks the flags and builds the webhook client. It reads the
@@ -52,8 +55,8 @@ func (o *snapshotOptions) validate(a *app) error {
 	if o.keep < 0 {
 		return usageError("--keep must be 0 (keep all) or more, got %d", o.keep)
 	}
-	if o.lockWait < 0 {
-		return usageError("--lock-wait must not be negative, got %s", o.lockWait)
+	if o.lockTimeout < 0 {
+		return usageError("--lock-timeout must not be negative, got %s", o.lockTimeout)
 	}
 	if o.webhookURL == "" {
 		o.webhookURL = a.getenv(webhook.EnvURL)
@@ -92,7 +95,7 @@ the webhook or the pruning fails, the snapshot stays, the failure is reported
 on stderr and the exit code is 1.
 
 The run takes the workspace's lock, so it waits for a running mutation or
-another snapshot of the same workspace (at most --lock-wait).`,
+another snapshot of the same workspace (at most --lock-timeout).`,
 		Example: `  agent snapshot --dir ./snapshots --workspace 1234 --session ./session.json
   agent snapshot --dir /snapshots --keep 90 -o json
   CLAY_WEBHOOK=https://hooks.slack.com/services/T000/B000/XXXX agent snapshot --dir ./snapshots`,
@@ -136,9 +139,13 @@ func (a *app) takeSnapshot(ctx context.Context, o *snapshotOptions) (*snapshot.R
 	if _, err := agent.LoadSession(cfg.SessionFile, a.now()); err != nil {
 		return nil, err
 	}
-	lk, err := lock.Acquire(ctx, lock.PathFor(lock.DefaultDir(), cfg.Workspace), o.lockWait)
+	lockDir := o.lockDir
+	if lockDir == "" {
+		lockDir = lock.DefaultDir()
+	}
+	lk, err := lock.Acquire(ctx, lock.PathFor(lockDir, cfg.Workspace), o.lockTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("snapshot: %w", err)
+		return nil, fmt.Errorf("waiting for the workspace lock: %w", err)
 	}
 	defer func() { _ = lk.Release() }()
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/fsutil"
+	"github.com/clay-agent/clay-agent/agent/lock"
 	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/agent/snapshot"
 	"github.com/clay-agent/clay-agent/agent/webhook"
@@ -306,7 +307,7 @@ func TestSnapshotBadInputExitsBeforeTheBrowser(t *testing.T) {
 		{name: "unknown output format", args: args(valid, "-o", "csv"), code: 2, want: []string{`unknown output format "csv"`, "text, json"}},
 		{name: "negative --keep", args: args(valid, "--keep", "-1"), code: 2, want: []string{"--keep must be 0"}},
 		{name: "--keep not a number", args: args(valid, "--keep", "all"), code: 2, want: []string{"--keep"}},
-		{name: "negative --lock-wait", args: args(valid, "--lock-wait", "-1s"), code: 2, want: []string{"--lock-wait"}},
+		{name: "negative --lock-timeout", args: args(valid, "--lock-timeout", "-1s"), code: 2, want: []string{"--lock-timeout"}},
 		{name: "webhook that is not http", args: args(valid, "--webhook", "ftp://hooks.example/x"), code: 2, want: []string{"--webhook", "invalid webhook URL"}},
 		{name: "webhook that is not absolute", args: args(valid, "--webhook", "hooks.example/x"), code: 2, want: []string{"invalid webhook URL"}},
 		{name: "CLAY_WEBHOOK that is not a URL", env: map[string]string{webhook.EnvURL: "/relative"}, args: args(valid), code: 2, want: []string{webhook.EnvURL, "invalid webhook URL"}},
@@ -340,6 +341,37 @@ func TestSnapshotBadInputExitsBeforeTheBrowser(t *testing.T) {
 	assert.Equal(t, exitFailed, r.code, r.stderr)
 	assert.Contains(t, r.stderr, noBrowser)
 	assert.NoDirExists(t, dir, "no snapshot without a listing")
+}
+
+func TestSnapshotWaitsForTheWorkspaceLock(t *testing.T) {
+	clearAgentEnv(t)
+	tmp := t.TempDir()
+	files := sessionFiles(t, tmp)
+	locks := filepath.Join(tmp, "locks")
+	dir := filepath.Join(tmp, "snapshots")
+	held, err := lock.Acquire(t.Context(), lock.PathFor(locks, "1234"), 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = held.Release() })
+	args := []string{"snapshot", "--dir", dir, "--lock-dir", locks, "--lock-timeout", "300ms", "--chrome", noBrowser,
+		"--workspace", "1234", "--session", files["valid"], "--base-url", "http://127.0.0.1:9"}
+
+	start := time.Now()
+	r := runApp(t.Context(), nil, "", args...)
+	assert.Equal(t, exitFailed, r.code, r.stderr)
+	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "it waited for the lock")
+	lines := r.stderrLines()
+	require.Len(t, lines, 1, r.stderr)
+	assert.Contains(t, lines[0], "waiting for the workspace lock")
+	assert.Contains(t, lines[0], fmt.Sprintf("pid %d", os.Getpid()), "it names the holder")
+	assert.NotContains(t, r.stderr, noBrowser, "no browser while another run holds the lock")
+	assert.NoDirExists(t, dir)
+
+	// Once the lock is free, the same command line gets as far as the
+	// browser.
+	require.NoError(t, held.Release())
+	r = runApp(t.Context(), nil, "", args...)
+	assert.Equal(t, exitFailed, r.code)
+	assert.Contains(t, r.stderr, noBrowser)
 }
 
 func TestWriteSnapshotText(t *testing.T) {
