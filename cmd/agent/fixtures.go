@@ -23,6 +23,7 @@ type fixtureFlags struct {
 	latency    time.Duration
 	faults     fixtures.Faults
 	email, pwd string
+	recording  string
 }
 
 func (f *fixtureFlags) register(cmd *cobra.Command) {
@@ -43,6 +44,7 @@ func (f *fixtureFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.faults.StickyDialog, "sticky-dialog", false, "fault: the confirmation dialog never closes")
 	fl.BoolVar(&f.faults.IgnoreMutations, "ignore-mutations", false, "fault: mutations answer 200 and change nothing")
 	fl.StringVar(&f.faults.InviteError, "invite-error", "", "fault: invitations fail with this message")
+	fl.StringVar(&f.recording, "recording", "", "serve the Team page recorded by `agent record` in this directory")
 	fl.StringVar(&f.email, "login-email", fixtures.DefaultEmail, "the email the login page accepts")
 	fl.StringVar(&f.pwd, "login-password", fixtures.DefaultPassword, "the password the login page accepts")
 }
@@ -57,8 +59,8 @@ func (f *fixtureFlags) validate() error {
 	return nil
 }
 
-func (f *fixtureFlags) server() *fixtures.Server {
-	s := fixtures.New(
+func (f *fixtureFlags) server() (*fixtures.Server, error) {
+	opts := []fixtures.Option{
 		fixtures.WithRendition(f.rendition),
 		fixtures.WithMembers(f.members),
 		fixtures.WithWorkspace(f.workspace),
@@ -66,9 +68,17 @@ func (f *fixtureFlags) server() *fixtures.Server {
 		fixtures.WithPageSize(f.pageSize),
 		fixtures.WithLatency(f.latency),
 		fixtures.WithCredentials(f.email, f.pwd),
-	)
+	}
+	if f.recording != "" {
+		page, err := fixtures.LoadRecording(f.recording)
+		if err != nil {
+			return nil, usageError("--recording: %v", err)
+		}
+		opts = append(opts, fixtures.WithRecordedPage(page))
+	}
+	s := fixtures.New(opts...)
 	s.SetFaults(f.faults)
-	return s
+	return s, nil
 }
 
 func (a *app) fixturesCommand() *cobra.Command {
@@ -88,11 +98,14 @@ func (a *app) fixturesCommand() *cobra.Command {
 			return ff.validate()
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			srv, err := ff.server()
+			if err != nil {
+				return err
+			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return usageError("--addr %s: %v", addr, err)
 			}
-			srv := ff.server()
 			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 			base := "http://" + ln.Addr().String()
 			email, pwd := srv.Credentials()

@@ -1,0 +1,264 @@
+// Package recording turns what the agent saw of the live Team page (its
+// DOM and the /v3 JSON it loaded) into a recording that is safe to share
+// and to commit as a fixture: emails, names, ids, cookies and tokens are
+// replaced, consistently across the DOM and the JSON, and scripts are
+// dropped so that the page replays as the markup it was.
+package recording
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+var (
+	emailRE  = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
+	scriptRE = regexp.MustCompile(`(?is)<script\b[^>]*>.*?</script\s*>`)
+	// values of hidden inputs and of meta tags that carry tokens
+	hiddenRE = regexp.MustCompile(`(?i)(<input\b[^>]*\btype=["']?hidden["']?[^>]*\bvalue=)("[^"]*"|'[^']*')`)
+	metaRE   = regexp.MustCompile(`(?i)(<meta\b[^>]*\bname=["'][^"']*(csrf|token|session)[^"']*["'][^>]*\bcontent=)("[^"]*"|'[^']*')`)
+	secretRE = regexp.MustCompile(`(?i)(token|secret|password|passwd|cookie|session|api[_-]?key|authorization|auth|signature|sig)$`)
+	nameKeys = map[string]bool{"name": true, "fullname": true, "full_name": true, "displayname": true, "display_name": true, "firstname": true, "first_name": true, "lastname": true, "last_name": true}
+	idRE     = regexp.MustCompile(`(?i)^(id|.*_id|.*Id)$`)
+	// a text node of one to three capitals or letters without case: an
+	// avatar's initials
+	initialsRE = regexp.MustCompile(`>(\s*)([\p{Lu}\p{Lo}]{1,3})(\s*)<`)
+	wordRE     = regexp.MustCompile(`[\p{L}\p{N}]+`)
+)
+
+// Redactor replaces personal data and secrets with stable stand-ins: the
+// same email (compared case-insensitively) always gets the same stand-in,
+// in the DOM and in every JSON file.
+type Redactor struct {
+	emails map[string]string
+	names  map[string]string
+	ids    map[string]string
+	// Workspace, when set, is replaced by WorkspaceStandIn wherever it
+	// appears in a path.
+	Workspace        string
+	WorkspaceStandIn string
+	counts           map[string]int
+}
+
+// New returns an empty Redactor.
+func New(workspace string) *Redactor {
+	return &Redactor{
+		emails: map[string]string{}, names: map[string]string{}, ids: map[string]string{},
+		Workspace: workspace, WorkspaceStandIn: "1234", counts: map[string]int{},
+	}
+}
+
+// Counts says how many distinct values of each kind were replaced.
+func (r *Redactor) Counts() map[string]int {
+	out := map[string]int{"emails": len(r.emails), "names": len(r.names), "ids": len(r.ids)}
+	for k, v := range r.counts {
+		out[k] = v
+	}
+	return out
+}
+
+func (r *Redactor) email(e string) string {
+	k := strings.ToLower(e)
+	if s, ok := r.emails[k]; ok {
+		return s
+	}
+	s := fmt.Sprintf("user%03d@example.test", len(r.emails)+1)
+	r.emails[k] = s
+	return s
+}
+
+func (r *Redactor) name(n string) string {
+	if s, ok := r.names[n]; ok {
+		return s
+	}
+	s := fmt.Sprintf("Person %03d", len(r.names)+1)
+	r.names[n] = s
+	return s
+}
+
+func (r *Redactor) id(v string) string {
+	if s, ok := r.ids[v]; ok {
+		return s
+	}
+	s := strconv.Itoa(1000 + len(r.ids) + 1)
+	r.ids[v] = s
+	return s
+}
+
+// LearnName registers a person's name, e.g. one read from the page, so that
+// the DOM is redacted even when no JSON carried it.
+func (r *Redactor) LearnName(n string) {
+	if strings.TrimSpace(n) != "" && !emailRE.MatchString(n) {
+		r.name(n)
+	}
+}
+
+// LearnJSON walks a JSON document first, so that the names it holds are
+// known when the DOM is redacted.
+func (r *Redactor) LearnJSON(data []byte) {
+	var v any
+	if json.Unmarshal(data, &v) == nil {
+		r.walk(v, "")
+	}
+}
+
+// JSON redacts a JSON document: emails in any string, values of name keys,
+// numeric ids, and the values of keys that look like secrets. A body that
+// is not JSON is redacted as text.
+func (r *Redactor) JSON(data []byte) []byte {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return []byte(r.Text(string(data)))
+	}
+	out, err := json.MarshalIndent(r.walk(v, ""), "", "  ")
+	if err != nil {
+		return []byte(r.Text(string(data)))
+	}
+	return out
+}
+
+func (r *Redactor) walk(v any, key string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			x[k] = r.walk(x[k], k)
+		}
+		return x
+	case []any:
+		for i := range x {
+			x[i] = r.walk(x[i], key)
+		}
+		return x
+	case string:
+		switch {
+		case secretRE.MatchString(key):
+			r.counts["secrets"]++
+			return "REDACTED"
+		case nameKeys[strings.ToLower(key)] && x != "" && !emailRE.MatchString(x):
+			return r.name(x)
+		case idRE.MatchString(key) && isDigits(x):
+			return r.id(x)
+		}
+		return r.Text(x)
+	case float64:
+		if idRE.MatchString(key) {
+			n, _ := strconv.Atoi(r.id(strconv.FormatFloat(x, 'f', -1, 64)))
+			return n
+		}
+		return x
+	}
+	return v
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Text redacts emails, known names and the workspace id in free text.
+func (r *Redactor) Text(s string) string {
+	s = emailRE.ReplaceAllStringFunc(s, r.email)
+	// longest names first, so "Ana López" goes before "Ana"
+	names := make([]string, 0, len(r.names))
+	for n := range r.names {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
+	for _, n := range names {
+		if len(n) < 3 {
+			continue
+		}
+		s = strings.ReplaceAll(s, n, r.names[n])
+		if esc := htmlEscape(n); esc != n {
+			s = strings.ReplaceAll(s, esc, r.names[n])
+		}
+	}
+	if r.Workspace != "" {
+		s = strings.ReplaceAll(s, "/workspaces/"+r.Workspace, "/workspaces/"+r.WorkspaceStandIn)
+	}
+	return s
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s)
+}
+
+// HTML redacts a DOM snapshot: scripts are dropped, hidden inputs and token
+// meta tags are emptied, then the text is redacted as by Text.
+func (r *Redactor) HTML(html string) string {
+	n := len(scriptRE.FindAllStringIndex(html, -1))
+	r.counts["scripts"] += n
+	html = scriptRE.ReplaceAllString(html, "")
+	html = hiddenRE.ReplaceAllString(html, `$1""`)
+	html = metaRE.ReplaceAllString(html, `$1""`)
+	html = r.initials(html)
+	return r.Text(html)
+}
+
+// initials replaces avatar initials derived from a known name with the
+// initials of its stand-in.
+func (r *Redactor) initials(html string) string {
+	known := map[string]string{}
+	for name, standIn := range r.names {
+		to := initialsOf(standIn)
+		for _, c := range initialCandidates(name) {
+			known[c] = to
+		}
+	}
+	return initialsRE.ReplaceAllStringFunc(html, func(m string) string {
+		sub := initialsRE.FindStringSubmatch(m)
+		to, ok := known[sub[2]]
+		if !ok {
+			return m
+		}
+		r.counts["initials"]++
+		return ">" + sub[1] + to + sub[3] + "<"
+	})
+}
+
+// initialCandidates lists the ways a page may abbreviate a name: the first
+// letters of its first and last words, of its first two, of the first
+// three, of the first word alone.
+func initialCandidates(name string) []string {
+	var first []string
+	for _, w := range wordRE.FindAllString(name, -1) {
+		first = append(first, strings.ToUpper(string([]rune(w)[0])))
+	}
+	if len(first) == 0 {
+		return nil
+	}
+	out := []string{first[0]}
+	if len(first) > 1 {
+		out = append(out, first[0]+first[len(first)-1], first[0]+first[1])
+	}
+	if len(first) > 2 {
+		out = append(out, first[0]+first[1]+first[2])
+	}
+	return out
+}
+
+func initialsOf(name string) string {
+	c := initialCandidates(name)
+	if len(c) > 1 {
+		return c[1]
+	}
+	if len(c) == 1 {
+		return c[0]
+	}
+	return ""
+}
