@@ -152,6 +152,7 @@ func TestServeSnapshotsOnScheduleAndServesHealthAndMetrics(t *testing.T) {
 	e := startE2E(t, fixtures.WithRendition(fixtures.RenditionTable))
 	t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
 	dir := filepath.Join(e.Dir, "snapshots")
+	w := watchBrowsers(t)
 	s := startServe(t, nil, e.serveArgs(dir, "--snapshot-every", "200ms", "--run-on-start")...)
 
 	// Runs take longer than the interval: the ones due meanwhile are
@@ -186,6 +187,7 @@ func TestServeSnapshotsOnScheduleAndServesHealthAndMetrics(t *testing.T) {
 	assert.Contains(t, r.stderr, "snapshot schedule stopped")
 	_, err := http.Get(s.base + "/healthz")
 	assert.Error(t, err, "the HTTP server is closed")
+	w.assertNoneLeft(t, 5*time.Second)
 
 	// Every file is a complete snapshot; no temporary file is left.
 	names := dirNames(t, dir)
@@ -231,15 +233,18 @@ func TestServeAbandonsTheRunningSnapshotAtShutdown(t *testing.T) {
 	// The rows take far longer to appear than the test waits.
 	e.Server.SetFaults(fixtures.Faults{RowDelay: 30 * time.Second})
 	dir := filepath.Join(e.Dir, "snapshots")
+	w := watchBrowsers(t)
 	s := startServe(t, nil, e.serveArgs(dir, "--snapshot-every", "1h", "--run-on-start", "--grace-period", "200ms", "--timeout", "60s")...)
 
 	s.waitHealth(t, 30*time.Second, func(_ int, st schedule.Status) bool { return st.Running })
+	w.started(t, 30*time.Second)
 	time.Sleep(time.Second) // well into the run: the browser is waiting for rows
 	start := time.Now()
 	r := s.stop(t, 30*time.Second)
 	assert.Less(t, time.Since(start), 15*time.Second, "the run was cancelled, not waited for")
 	assert.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "abandoning the running snapshot")
+	w.assertNoneLeft(t, 5*time.Second)
 	assertNoTempFiles(t, dir)
 	if _, err := os.Stat(dir); err == nil {
 		assert.Empty(t, dirNames(t, dir), "an abandoned run writes no snapshot")
