@@ -24,7 +24,7 @@ func init() { registerCommand((*app).snapshotCommand) }
 // defaultSnapshotLockTimeout is how long a snapshot waits for another run
 // on the same workspace (a mutation, another snapshot) to release the
 // workspace lock.
-const defaultSnapshotLockTimeout = 5 * time.Minute
+const defaultSnapshotLockTimeout = 2 * time.Minute
 
 // snapshotOptions are the settings `snapshot` and `serve` share.
 type snapshotOptions struct {
