@@ -150,9 +150,14 @@ func (mu *mutation) execute(cmd *cobra.Command) error {
 			_ = run.Finish(err)
 			return s.fail(mu.command, err)
 		}
-		a.printResults(plan, "table")
-		if !a.confirm(fmt.Sprintf("Proceed with %s on workspace %s?", mu.command, cfg.Workspace)) {
+		// the plan goes with the question to stderr: stdout carries only
+		// the results, in the format asked for
+		a.writeResults(a.stderr, plan, "table")
+		if !a.confirm(ctx, fmt.Sprintf("Proceed with %s on workspace %s?", mu.command, cfg.Workspace)) {
 			err := errors.New("not confirmed: nothing was changed")
+			if ctx.Err() != nil {
+				err = fmt.Errorf("interrupted at the confirmation: nothing was changed: %w", context.Cause(ctx))
+			}
 			_ = run.Finish(err)
 			return err
 		}
@@ -249,6 +254,11 @@ type resultJSON struct {
 }
 
 func (a *app) printResults(rs []flows.Result, format string) {
+	a.writeResults(a.stdout, rs, format)
+}
+
+// writeResults writes one line per target, or the JSON form, to w.
+func (a *app) writeResults(w io.Writer, rs []flows.Result, format string) {
 	if format == "json" {
 		out := struct {
 			Results []resultJSON `json:"results"`
@@ -260,20 +270,32 @@ func (a *app) printResults(rs []flows.Result, format string) {
 			}
 			out.Results = append(out.Results, resultJSON{Email: r.Email, Action: string(r.Action), Detail: r.Detail, Evidence: ev})
 		}
-		_ = writeJSON(a.stdout, out)
+		_ = writeJSON(w, out)
 		return
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, r := range rs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Action, r.Email, oneLine(r.Detail))
 	}
 	_ = tw.Flush()
 }
 
-// confirm asks a yes/no question on the terminal.
-func (a *app) confirm(question string) bool {
+// confirm asks a yes/no question on the terminal. An interrupt (ctx done)
+// while it waits for the answer counts as no.
+func (a *app) confirm(ctx context.Context, question string) bool {
 	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
-	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+		answer <- line
+	}()
+	var line string
+	select {
+	case line = <-answer:
+	case <-ctx.Done():
+		fmt.Fprintln(a.stderr)
+		return false
+	}
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":
 		return true

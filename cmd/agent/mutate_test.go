@@ -12,12 +12,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/audit"
@@ -477,7 +479,7 @@ func TestConfirm(t *testing.T) {
 	} {
 		var stderr bytes.Buffer
 		a := newApp(strings.NewReader(tc.answer), io.Discard, &stderr)
-		assert.Equal(t, tc.want, a.confirm("Proceed?"), "%q", tc.answer)
+		assert.Equal(t, tc.want, a.confirm(context.Background(), "Proceed?"), "%q", tc.answer)
 		assert.Equal(t, "Proceed? [y/N] ", stderr.String())
 	}
 }
@@ -782,4 +784,143 @@ func TestChromeKilledInTheMiddleOfABatch(t *testing.T) {
 	require.NotEmpty(t, first.Evidence, "the screenshot before the click is kept")
 	assertPNG(t, first.Evidence[0], m.evidence, run[0].RunID)
 	m.verifyAudit(t)
+}
+
+// openTerminal opens a pseudo-terminal and returns its controlling side
+// and the terminal a command reads as standard input. What the command
+// echoes is drained.
+func openTerminal(t *testing.T) (ctl, term *os.File) {
+	t.Helper()
+	ctl, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	t.Cleanup(func() { _ = ctl.Close() })
+	if err := unix.IoctlSetPointerInt(int(ctl.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Skipf("unlocking the pseudo-terminal: %v", err)
+	}
+	n, err := unix.IoctlGetUint32(int(ctl.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Skipf("naming the pseudo-terminal: %v", err)
+	}
+	term, err = os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("opening the pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() { _ = term.Close() })
+	go func() { _, _ = io.Copy(io.Discard, ctl) }()
+	return ctl, term
+}
+
+// TestConfirmationOnATerminal: on a terminal, without --yes, offboard
+// shows the plan read from the live page and asks, both on stderr; only a
+// yes changes anything, and a no leaves an aborted run in the audit log.
+// Standard output carries the results alone, so -o json stays JSON.
+func TestConfirmationOnATerminal(t *testing.T) {
+	plan := "would-remove  john.smith@acme.test  would remove Smith, John (Editor)\n"
+	tests := []struct {
+		name    string
+		answer  string
+		output  string
+		code    int
+		stdout  string
+		trail   []string
+		removed bool
+	}{
+		{
+			name: "no", answer: "n\n", output: "table", code: exitFailed, stdout: "",
+			trail: []string{"planned", "not-attempted john.smith@acme.test", "aborted"},
+		},
+		{
+			name: "yes", answer: "yes\n", output: "table", code: exitOK,
+			stdout:  "removed  john.smith@acme.test  removed Smith, John (Editor)\n",
+			trail:   []string{"planned", "started john.smith@acme.test", "removed john.smith@acme.test", "finished"},
+			removed: true,
+		},
+		{
+			name: "yes with JSON output", answer: "y\n", output: "json", code: exitOK,
+			trail:   []string{"planned", "started john.smith@acme.test", "removed john.smith@acme.test", "finished"},
+			removed: true,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := startMut(t, fixtures.WithRendition(fixtures.RenditionTable))
+			ctl, term := openTerminal(t)
+			_, err := ctl.WriteString(tc.answer)
+			require.NoError(t, err)
+			var stdout, stderr bytes.Buffer
+			code := run(m.cmd("offboard", "--email", "john.smith@acme.test", "-o", tc.output), term, &stdout, &stderr)
+			assert.Equal(t, tc.code, code, stderr.String())
+			assert.True(t, strings.HasPrefix(stderr.String(), plan+"Proceed with offboard on workspace 1234? [y/N] "),
+				"the plan, then the question, on stderr: %q", stderr.String())
+			if tc.output == "json" {
+				results := decodeResults(t, stdout.String())
+				require.Len(t, results, 1)
+				assert.Equal(t, "removed", results[0].Action)
+			} else {
+				assert.Equal(t, tc.stdout, stdout.String())
+			}
+			assert.Equal(t, !tc.removed, serverHasMember(m.Server, "john.smith@acme.test"))
+			recs := lastRun(t, m.records(t))
+			assert.Equal(t, tc.trail, trail(recs))
+			if !tc.removed {
+				assert.Contains(t, stderr.String(), "not confirmed: nothing was changed")
+				assert.Contains(t, recs[len(recs)-1].Detail, "not confirmed")
+				assert.Empty(t, m.Server.Mutations())
+			}
+		})
+	}
+}
+
+// TestInterruptAtThePrompt: Ctrl-C while the question waits for an answer
+// ends the run promptly, with nothing changed and the run recorded as
+// aborted.
+func TestInterruptAtThePrompt(t *testing.T) {
+	m := startMut(t, fixtures.WithRendition(fixtures.RenditionTable))
+	_, term := openTerminal(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		a := newApp(term, &stdout, &stderr)
+		err := a.execute(ctx, m.cmd("offboard", "--email", "john.smith@acme.test"))
+		code := exitCode(err)
+		if err != nil {
+			a.reportError(err, code)
+		}
+		done <- code
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "[y/N]") }, 20*time.Second, 20*time.Millisecond, "no question asked")
+	cancel()
+	select {
+	case code := <-done:
+		assert.NotEqual(t, exitOK, code)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the question ignores Ctrl-C: still waiting 5s after the interrupt")
+	}
+	assert.Empty(t, m.Server.Mutations())
+	recs := lastRun(t, m.records(t))
+	assert.Equal(t, []string{"planned", "not-attempted john.smith@acme.test", "aborted"}, trail(recs))
+	assert.Contains(t, recs[len(recs)-1].Detail, "interrupted at the confirmation")
+	assert.Contains(t, stderr.String(), "nothing was changed")
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
