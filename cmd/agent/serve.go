@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 	_ "time/tzdata" // --tz works on hosts and images without a zoneinfo database
 
@@ -106,8 +107,8 @@ SIGINT or SIGTERM stops it: no new run starts, a running one gets
 --grace-period to finish and is cancelled after that. Snapshot files are
 written atomically, so an abandoned run leaves no file behind.
 
-The flags, the workspace and the session file are checked before it starts
-listening: a bad flag exits with 2, an expired session with 3.`,
+The flags, the workspace, the session file and --dir are checked before it
+starts listening: a bad flag exits with 2, an expired session with 3.`,
 		Example: `  agent serve --listen 0.0.0.0:8080 --dir /snapshots --snapshot-at 02:30 --tz Europe/Berlin --keep 90
   agent serve --dir ./snapshots --snapshot-every 6h --run-on-start --webhook "$SLACK_WEBHOOK"`,
 		Args: noArgs,
@@ -138,6 +139,9 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 		return err
 	}
 	if _, err := agent.LoadSession(cfg.SessionFile, a.now()); err != nil {
+		return err
+	}
+	if err := checkWritableDir(o.snap.dir); err != nil {
 		return err
 	}
 	if a.verbose < 1 {
@@ -209,4 +213,23 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 		log.Info("stopped")
 	}
 	return serveErr
+}
+
+// checkWritableDir creates dir if needed (mode 0700, as snapshot.Save
+// does) and makes sure files can be created in it, so that a directory the
+// server cannot write fails at start rather than at the first run.
+func checkWritableDir(dir string) error {
+	if err := os.MkdirAll(dir, snapshot.DirMode); err != nil {
+		return usageError("--dir %s: %v", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return usageError("--dir %s is not writable: %v", dir, err)
+	}
+	name := f.Name()
+	cerr := f.Close()
+	if err := errors.Join(cerr, os.Remove(name)); err != nil {
+		return usageError("--dir %s: %v", dir, err)
+	}
+	return nil
 }
