@@ -183,7 +183,11 @@ func (b *Browser) step(ctx context.Context, name string, d time.Duration, f func
 	}
 	sctx, cancel := context.WithTimeout(b.tabContext(ctx), d)
 	defer cancel()
+	start := time.Now()
 	err := f(sctx)
+	if ce := b.log.Check(zap.DebugLevel, "step"); ce != nil {
+		ce.Write(zap.String("step", name), zap.Duration("took", time.Since(start)), zap.Error(err))
+	}
 	if err == nil {
 		return nil
 	}
@@ -384,8 +388,11 @@ func (b *Browser) Cookies(ctx context.Context) ([]Cookie, error) {
 func (b *Browser) Screenshot(ctx context.Context) ([]byte, error) {
 	var buf []byte
 	err := b.step(ctx, "taking a screenshot", 0, func(ctx context.Context) error {
-		var err error
-		buf, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		yes := true
+		res, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{
+			Format: page.CaptureScreenshotFormatPng, FromSurface: &yes, OptimizeForSpeed: &yes,
+		})
+		buf = res.Data
 		return err
 	})
 	return buf, err

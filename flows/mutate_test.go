@@ -386,3 +386,26 @@ func TestRevoke(t *testing.T) {
 		})
 	}
 }
+
+// Rows far down a long list are out of the DOM (virtualized) or behind
+// "Load more" (paged) until the flow brings them into view.
+func TestMutationsFarDownALongList(t *testing.T) {
+	for _, rendition := range renditions {
+		t.Run(rendition, func(t *testing.T) {
+			env := fixturetest.Start(t, fixtures.WithRendition(rendition), fixtures.WithMembers(80))
+			team := open(t, env, 10*time.Second)
+			ctx := testContext(t)
+			res, err := team.SetRole(ctx, "member0071@example.test", roster.Viewer, flows.Batch{Retry: fastRetry})
+			require.NoError(t, err)
+			assert.Equal(t, flows.RoleChanged, res.Action, res.Detail)
+			assert.Equal(t, "Viewer", memberRole(env.Server, "member0071@example.test"))
+			rs, err := team.Offboard(ctx, []string{"member0079@example.test", "member0040@example.test"}, flows.Batch{Retry: fastRetry})
+			require.NoError(t, err)
+			assert.Equal(t, []flows.Action{flows.Removed, flows.Removed}, actions(rs), rs)
+			assert.False(t, hasMember(env.Server, "member0079@example.test"))
+			assert.False(t, hasMember(env.Server, "member0040@example.test"))
+			_, failed := mutations(env.Server, "remove")
+			assert.Zero(t, failed)
+		})
+	}
+}

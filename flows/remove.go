@@ -42,7 +42,7 @@ func (t *Team) deleteRow(ctx context.Context, b Batch, k rowKind, email, name st
 			if confirmed {
 				return nil // an earlier attempt's confirm went through
 			}
-			return errGone
+			return t.confirmGone(ctx, k, email)
 		}
 		if k.kind == "member" && loc.Row != nil && loc.Row.You {
 			return refusal("%s is the signed-in user; the agent never removes its own account", email)
@@ -100,4 +100,22 @@ func finishDelete(res *Result, done, absent Action, err error) error {
 		return nil
 	}
 	return err
+}
+
+// confirmGone double-checks, with a full read of the list, that a row the
+// first read showed is really gone before calling it absent: a row that is
+// merely out of view must never be reported as already absent.
+func (t *Team) confirmGone(ctx context.Context, k rowKind, email string) error {
+	r, err := t.List(ctx, "")
+	if err != nil {
+		return err
+	}
+	n := len(r.FindMembers(email))
+	if k.kind == "invitation" {
+		n = len(r.FindInvitations(email))
+	}
+	if n > 0 {
+		return t.errorf(agent.ErrPageChanged, "the %s row of %s is on the page but could not be brought into view to act on it", k.noun, email)
+	}
+	return errGone
 }

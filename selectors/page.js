@@ -599,7 +599,10 @@
     if (!scroller) return false;
     const before = new Set(quickEmails());
     const startTop = scroller.scrollTop;
-    jumpTo(scroller, scroller.scrollHeight);
+    // jump to the far end from here: rows that leave the DOM give a
+    // virtualized list away
+    const atEnd = startTop > (scroller.scrollHeight - scroller.clientHeight) / 2;
+    jumpTo(scroller, atEnd ? 0 : scroller.scrollHeight);
     await settle(() => false, 60);
     while (busy()) await sleep(20);
     const after = quickEmails();
@@ -609,7 +612,8 @@
     if (lost) {
       notes.push("virtualized list: scrolled through");
       const hit = await scrollThrough(scroller, visit, stepTimeout);
-      jumpTo(scroller, startTop);
+      // a hit stays in view: scrolling back would unrender it
+      if (!hit) jumpTo(scroller, startTop);
       return hit;
     }
     if (after.length > before.size) {
@@ -621,8 +625,9 @@
         if (!grew) break;
         h = scroller.scrollHeight;
       }
-      jumpTo(scroller, startTop);
-      return visit(snapshot());
+      const hit = visit(snapshot());
+      if (!hit) jumpTo(scroller, startTop);
+      return hit;
     }
     jumpTo(scroller, startTop);
     return false;
