@@ -129,8 +129,8 @@ another snapshot of the same workspace (at most --lock-timeout).`,
 
 // takeSnapshot checks the configuration and the session file, takes the
 // workspace lock, lists the Team page in a fresh browser and saves the
-// snapshot. The browser is closed before it returns. A failure to list
-// keeps the page's artifacts.
+// snapshot. The browser is closed as soon as the page is listed, or,
+// when listing fails, after the page's artifacts are kept.
 func (a *app) takeSnapshot(ctx context.Context, o *snapshotOptions) (*snapshot.Result, error) {
 	cfg := a.config()
 	if err := cfg.Validate(); err != nil {
@@ -157,7 +157,12 @@ func (a *app) takeSnapshot(ctx context.Context, o *snapshotOptions) (*snapshot.R
 	var listErr error
 	list := func(ctx context.Context) (*roster.Roster, error) {
 		r, err := s.team.List(ctx, s.cfg.Workspace)
-		listErr = err
+		if listErr = err; err == nil {
+			// Done with the page: no browser while the file is written
+			// and the webhook is called. On failure it stays open for
+			// the artifacts.
+			s.close()
+		}
 		return r, err
 	}
 	res, err := snapshot.Take(ctx, list, o.dir,
