@@ -74,11 +74,16 @@ func (t *Team) deleteRow(ctx context.Context, b Batch, k rowKind, email, name st
 		if err := t.settle(ctx, "removing "+email, before); err != nil {
 			return err
 		}
-		after, err := t.locate(ctx, email, k.kind)
+		// the row was in view: it must have left the rendered rows (the
+		// reload at the end of the run checks the whole list again)
+		after, err := selectors.Rendered(ctx, t.b, email, k.kind, t.opts)
 		if err != nil {
+			if navigatedAway(err) {
+				return t.afterNavigation(ctx, err)
+			}
 			return err
 		}
-		if after.Found > 0 {
+		if after > 0 {
 			return t.errorf(agent.ErrNotVerified, "the %s row of %s is still on the page after the confirmation dialog closed", k.noun, email)
 		}
 		return nil

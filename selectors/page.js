@@ -734,6 +734,17 @@
     return { info: pageInfo(), found: 1, token: token, row: describeRow({ row: h.row, emailEl: rowEmailEl(h.row, email), email: h.d.email, section: h.d.section }) };
   }
 
+  // rendered counts the rows of email among the rows in the DOM now,
+  // without scrolling or paging: a cheap check right after an action on a
+  // row that was in view.
+  async function rendered(email, kind, opts) {
+    opts = opts || {};
+    const ready = await waitReady(opts.readyTimeoutMs || 5000);
+    if (ready.info.login) return { info: ready.info };
+    if (ready.timeout) return Object.assign({ info: ready.info }, notReady(ready.info));
+    return { info: pageInfo(), found: matchRows(email, kind).hits.length };
+  }
+
   function rowEmailEl(row, email) {
     const want = norm(email).toLowerCase();
     for (const f of emailElements()) {
@@ -1004,6 +1015,7 @@
     waitReady: async (t) => { const r = await waitReady(t); return { info: r.info, timeout: !!r.timeout, members: r.snap ? r.snap.members.length : 0 }; },
     collect: collect,
     locate: locate,
+    rendered: rendered,
     rowControl: rowControl,
     selectRole: selectRole,
     popupOption: popupOption,

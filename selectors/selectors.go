@@ -458,3 +458,23 @@ func WaitReady(ctx context.Context, ev Evaluator, o Options) (*PageInfo, error) 
 	}
 	return &a.Info, nil
 }
+
+// Rendered counts the rows of email (kind "member" or "invitation") among
+// the rows the page has in its DOM now, without scrolling or paging, once
+// the page has settled.
+func Rendered(ctx context.Context, ev Evaluator, email, kind string, o Options) (int, error) {
+	var a struct {
+		answer
+		Found int `json:"found"`
+	}
+	if err := ev.Eval(ctx, "looking for the row of "+email, o.Total, call("rendered", email, kind, o.js()), &a); err != nil {
+		return 0, err
+	}
+	if a.Info.Login {
+		return 0, &LoginError{URL: a.Info.URL}
+	}
+	if err := a.err(); err != nil {
+		return 0, err
+	}
+	return a.Found, nil
+}

@@ -165,7 +165,8 @@ func (a *app) execute(ctx context.Context, args []string) error {
 	a.root.SetArgs(args)
 	err := a.root.ExecuteContext(ctx)
 	if err != nil && !errors.Is(err, agent.ErrUsage) && isCobraUsage(err) {
-		return usageError("%v", err)
+		// one line, with cobra's "Did you mean" folded in
+		return usageError("%s", strings.Join(strings.Fields(err.Error()), " "))
 	}
 	return err
 }

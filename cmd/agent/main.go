@@ -30,10 +30,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		app.reportError(err, code)
 	}
-	if ctx.Err() != nil && code == 0 {
-		code = 1
-	}
-	if ctx.Err() != nil {
+	// A command that returns cleanly after a signal (serve shutting down on
+	// SIGTERM) has done what was asked; one that fails was interrupted.
+	if ctx.Err() != nil && err != nil {
 		fmt.Fprintln(stderr, "agent: interrupted")
 	}
 	return code
