@@ -2,8 +2,10 @@ package main
 
 import (
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -518,4 +520,53 @@ func TestOffboardWaitsOutSlowRows(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Equal(t, [][]string{{"removed", "xiaolong.li@acme.test", "removed 李小龍 (Editor)"}}, tableLines(r.stdout))
 	assert.False(t, serverHasMember(m.Server, "xiaolong.li@acme.test"))
+}
+
+// TestOffboardInterruptedInTheMiddleOfABatch sends the process a real
+// SIGINT as soon as the first removal reaches the server: the run stops
+// before the next target, exits non-zero, and the audit log shows what was
+// done and what was not attempted.
+func TestOffboardInterruptedInTheMiddleOfABatch(t *testing.T) {
+	m := startMut(t, fixtures.WithRendition(fixtures.RenditionTable))
+	// keep the signal from killing the test binary whatever happens
+	guard := make(chan os.Signal, 4)
+	signal.Notify(guard, os.Interrupt)
+	defer signal.Stop(guard)
+
+	targets := []string{"john.smith@acme.test", "bob.oneil@acme.test", "priya.nair@acme.test"}
+	res := make(chan cliResult, 1)
+	go func() {
+		res <- runCLI(t, "", m.cmd("offboard", "--email", targets[0], "--email", targets[1], "--email", targets[2], "--yes")...)
+	}()
+	require.Eventually(t, func() bool { return len(m.Server.Mutations()) > 0 }, 20*time.Second, 5*time.Millisecond)
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT))
+	var r cliResult
+	select {
+	case r = <-res:
+	case <-time.After(15 * time.Second):
+		t.Fatal("offboard did not return within 15s of SIGINT")
+	}
+	assert.NotEqual(t, exitOK, r.code)
+	assert.Contains(t, r.stderr, "agent: interrupted")
+	lines := tableLines(r.stdout)
+	require.Len(t, lines, 3, "every target is accounted for: %s", r.stdout)
+	assert.Contains(t, []string{"removed", "failed"}, lines[0][0])
+	for _, l := range lines[1:] {
+		assert.Equal(t, "failed", l[0])
+		assert.Contains(t, l[2], "not attempted")
+	}
+	removed, _ := serverMutations(m.Server, fixtures.KindRemove)
+	assert.Equal(t, map[string]int{targets[0]: 1}, removed, "nothing after the interrupt")
+	assert.True(t, serverHasMember(m.Server, targets[1]))
+	assert.True(t, serverHasMember(m.Server, targets[2]))
+
+	run := lastRun(t, m.records(t))
+	assertRunShape(t, run, "offboard", "1234", targets, audit.OutcomeAborted)
+	got := trail(run)
+	require.Len(t, got, 6, "%q", got)
+	assert.Equal(t, []string{"planned", "started " + targets[0]}, got[:2])
+	assert.Contains(t, []string{"removed " + targets[0], "failed " + targets[0]}, got[2])
+	assert.Equal(t, []string{"not-attempted " + targets[1], "not-attempted " + targets[2], "aborted"}, got[3:])
+	assert.Contains(t, run[len(run)-1].Detail, "context canceled")
+	m.verifyAudit(t)
 }
