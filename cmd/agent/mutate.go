@@ -163,6 +163,13 @@ func (mu *mutation) execute(cmd *cobra.Command) error {
 		}
 	}
 
+	// a target's position in the run keeps evidence names apart when two
+	// addresses differ only in characters a file name cannot hold
+	// (a+b@x.com and a-b@x.com)
+	position := make(map[string]int, len(mu.targets))
+	for i, t := range mu.targets {
+		position[t] = i + 1
+	}
 	batch := flows.Batch{
 		Policy: m.policy(),
 		DryRun: m.dryRun,
@@ -175,7 +182,7 @@ func (mu *mutation) execute(cmd *cobra.Command) error {
 			}
 		},
 		Evidence: func(ctx2 context.Context, target, when string) (string, error) {
-			return s.b.SaveScreenshot(ctx2, evidenceDir, run.ID()+"-"+target+"-"+when)
+			return s.b.SaveScreenshot(ctx2, evidenceDir, fmt.Sprintf("%s-%d-%s-%s", run.ID(), position[target], target, when))
 		},
 	}
 	results, ferr := mu.run(s, batch)

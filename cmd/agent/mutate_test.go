@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,12 +166,20 @@ func assertRunShape(t *testing.T, run []audit.Record, command, workspace string,
 	}
 }
 
+// evidenceName matches an evidence file's name: the run id, the target's
+// position in the run, the target made safe for a file name, and when.
+var evidenceName = regexp.MustCompile(`^(\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8})-(\d+)-([A-Za-z0-9._-]+)-(before|after)\.png$`)
+
 // assertPNG checks that path is a PNG screenshot kept in dir and named
-// after the run.
-func assertPNG(t *testing.T, path, dir, runID string) {
+// after the run and the target.
+func assertPNG(t *testing.T, path, dir, runID, target string) {
 	t.Helper()
 	assert.Equal(t, dir, filepath.Dir(path))
-	assert.True(t, strings.HasPrefix(filepath.Base(path), runID+"-"), "%s is named after run %s", path, runID)
+	m := evidenceName.FindStringSubmatch(filepath.Base(path))
+	if assert.NotNil(t, m, "%s is named <run id>-<n>-<target>-<before|after>.png", path) {
+		assert.Equal(t, runID, m[1], "%s is named after the run", path)
+		assert.Equal(t, strings.NewReplacer("@", "-", "+", "-").Replace(target), m[3], "%s is named after %s", path, target)
+	}
 	data, err := os.ReadFile(path)
 	if assert.NoError(t, err) {
 		assert.True(t, bytes.HasPrefix(data, pngSignature), "%s is a PNG", path)
@@ -568,7 +577,7 @@ func TestDefaultLocationsUnderTheStateDirectory(t *testing.T) {
 	removed := finalFor(t, run, "bob.oneil@acme.test")
 	require.Len(t, removed.Evidence, 2)
 	for _, p := range removed.Evidence {
-		assertPNG(t, p, filepath.Join(state, "clay-agent", "evidence"), run[0].RunID)
+		assertPNG(t, p, filepath.Join(state, "clay-agent", "evidence"), run[0].RunID, "bob.oneil@acme.test")
 	}
 	assert.FileExists(t, lock.PathFor(filepath.Join(state, "clay-agent", "locks"), "1234"))
 	if fi, err := os.Stat(logPath); assert.NoError(t, err) {
@@ -595,7 +604,7 @@ func TestEnvironmentNamesTheAuditLogAndEvidence(t *testing.T) {
 	assert.Equal(t, "removed", removed.Outcome)
 	require.Len(t, removed.Evidence, 2)
 	for _, p := range removed.Evidence {
-		assertPNG(t, p, evDir, run[0].RunID)
+		assertPNG(t, p, evDir, run[0].RunID, "al@acme.test")
 	}
 	assert.True(t, serverHasMember(m.Server, "sal@acme.test"), "al@ never matches sal@")
 	assert.NoFileExists(t, m.auditLog)
@@ -782,7 +791,7 @@ func TestChromeKilledInTheMiddleOfABatch(t *testing.T) {
 	require.NotNil(t, mem)
 	assert.Equal(t, "Smith, John", mem.Name)
 	require.NotEmpty(t, first.Evidence, "the screenshot before the click is kept")
-	assertPNG(t, first.Evidence[0], m.evidence, run[0].RunID)
+	assertPNG(t, first.Evidence[0], m.evidence, run[0].RunID, targets[0])
 	m.verifyAudit(t)
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -93,7 +94,7 @@ func TestOffboardRemovesRevokesVerifiesAndAudits(t *testing.T) {
 				assert.True(t, strings.HasSuffix(rec.Evidence[0], "-before.png"), rec.Evidence[0])
 				assert.True(t, strings.HasSuffix(rec.Evidence[1], "-after.png"), rec.Evidence[1])
 				for _, p := range rec.Evidence {
-					assertPNG(t, p, m.evidence, run[0].RunID)
+					assertPNG(t, p, m.evidence, run[0].RunID, rec.Target)
 					kept = append(kept, filepath.Base(p))
 				}
 			}
@@ -504,7 +505,7 @@ func TestOffboardSessionExpiresInTheMiddleOfABatch(t *testing.T) {
 	bob := finalFor(t, run, targets[1])
 	assert.Contains(t, bob.Detail, "was confirmed")
 	require.NotEmpty(t, bob.Evidence)
-	assertPNG(t, bob.Evidence[0], m.evidence, run[0].RunID)
+	assertPNG(t, bob.Evidence[0], m.evidence, run[0].RunID, targets[1])
 	assert.Contains(t, finalFor(t, run, targets[2]).Detail, "login page")
 	assert.Contains(t, run[len(run)-1].Detail, "login page")
 	assert.Contains(t, run[len(run)-1].Detail, "1 removed, 1 failed, 1 not-attempted")
@@ -569,4 +570,31 @@ func TestOffboardInterruptedInTheMiddleOfABatch(t *testing.T) {
 	assert.Equal(t, []string{"not-attempted " + targets[1], "not-attempted " + targets[2], "aborted"}, got[3:])
 	assert.Contains(t, run[len(run)-1].Detail, "context canceled")
 	m.verifyAudit(t)
+}
+
+// TestOffboardEvidenceOfSimilarAddresses: two targets whose addresses
+// differ only in a character a file name cannot hold keep screenshots of
+// their own.
+func TestOffboardEvidenceOfSimilarAddresses(t *testing.T) {
+	m := startMut(t, fixtures.WithRendition(fixtures.RenditionTable))
+	m.Server.SetMembers(append(fixtures.SeedMembers(),
+		fixtures.Member{ID: 910, Name: "Plus Sign", Email: "a+b@acme.test", Role: fixtures.RoleEditor},
+		fixtures.Member{ID: 911, Name: "Hyphen", Email: "a-b@acme.test", Role: fixtures.RoleEditor}))
+	r := runCLI(t, "", m.cmd("offboard", "--email", "a+b@acme.test", "--email", "a-b@acme.test", "--yes")...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	run := lastRun(t, m.records(t))
+	plus := finalFor(t, run, "a+b@acme.test")
+	hyphen := finalFor(t, run, "a-b@acme.test")
+	require.Len(t, plus.Evidence, 2)
+	require.Len(t, hyphen.Evidence, 2)
+	for _, p := range plus.Evidence {
+		assert.NotContains(t, hyphen.Evidence, p, "one target's screenshot is not another's")
+	}
+	assert.Len(t, m.evidenceFiles(t), 4, "four screenshots, none overwritten")
+	for i, rec := range []audit.Record{plus, hyphen} {
+		for _, p := range rec.Evidence {
+			assertPNG(t, p, m.evidence, run[0].RunID, rec.Target)
+			assert.Equal(t, strconv.Itoa(i+1), evidenceName.FindStringSubmatch(filepath.Base(p))[2], "%s carries the target's position", p)
+		}
+	}
 }

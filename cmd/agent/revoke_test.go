@@ -45,7 +45,7 @@ func TestRevokeLeavesMembersAlone(t *testing.T) {
 			assert.Equal(t, "Viewer", string(inv.Role))
 			require.Len(t, rec.Evidence, 2)
 			for _, p := range rec.Evidence {
-				assertPNG(t, p, m.evidence, run[0].RunID)
+				assertPNG(t, p, m.evidence, run[0].RunID, "new.hire@partner.test")
 			}
 			m.verifyAudit(t)
 		})

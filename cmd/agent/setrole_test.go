@@ -33,7 +33,7 @@ func TestSetRoleChangesVerifiesAndAudits(t *testing.T) {
 			assert.Equal(t, "Editor", string(mem.Role), "the record keeps the role before")
 			require.Len(t, rec.Evidence, 2)
 			for _, p := range rec.Evidence {
-				assertPNG(t, p, m.evidence, run[0].RunID)
+				assertPNG(t, p, m.evidence, run[0].RunID, "john.smith@acme.test")
 			}
 
 			// the same role again: nothing to do
