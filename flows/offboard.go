@@ -136,6 +136,9 @@ func (t *Team) offboardOne(ctx context.Context, b Batch, r *roster.Roster, tg ta
 		res.Evidence = append(res.Evidence, sub.Evidence...)
 		res.Clicked = sub.Clicked
 		if err := finishDelete(&sub, RevokedInvitation, AlreadyAbsent, err); err != nil {
+			if res.Action == Removed {
+				err = fmt.Errorf("%s, but revoking the pending invitation failed: %w", res.Detail, err)
+			}
 			return t.failure(ctx, b, res, err)
 		}
 		if sub.Action == RevokedInvitation {

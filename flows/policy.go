@@ -69,9 +69,9 @@ func checkRoleChange(r *roster.Roster, m roster.Member, to roster.Role) error {
 }
 
 // ValidateTargets normalizes and checks a list of emails given by an
-// operator, before any browser starts: valid, no duplicates, inside the
-// allowed domains. Bad input wraps agent.ErrUsage; a domain refusal wraps
-// agent.ErrRefused.
+// operator, before any browser starts: each must be a valid address, and
+// duplicates are dropped. Bad input wraps agent.ErrUsage. The allowed
+// domains are enforced by the flows, which record each refusal.
 func ValidateTargets(emails []string, p Policy) ([]string, error) {
 	if len(emails) == 0 {
 		return nil, fmt.Errorf("%w: no email given (use --email or --from-file)", agent.ErrUsage)

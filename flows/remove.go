@@ -13,13 +13,14 @@ import (
 type rowKind struct {
 	kind    string // "member" or "invitation"
 	noun    string // for messages
+	verb    string // for messages: "removing", "revoking the pending invitation of"
 	pattern string // the confirm button's name
 	control string // the confirm button, for messages
 }
 
 var (
-	memberRow     = rowKind{"member", "member", selectors.ConfirmRemove, "Remove button of the confirmation dialog"}
-	invitationRow = rowKind{"invitation", "pending invitation", selectors.ConfirmRevoke, "Revoke button of the confirmation dialog"}
+	memberRow     = rowKind{"member", "member", "removing", selectors.ConfirmRemove, "Remove button of the confirmation dialog"}
+	invitationRow = rowKind{"invitation", "pending invitation", "revoking the pending invitation of", selectors.ConfirmRevoke, "Revoke button of the confirmation dialog"}
 )
 
 // errGone means the row was not there when the attempt read the page.
@@ -33,7 +34,7 @@ var errGone = errors.New("row not on the page")
 // when the row was absent before anything was confirmed.
 func (t *Team) deleteRow(ctx context.Context, b Batch, k rowKind, email, name string, res *Result) error {
 	confirmed := false
-	err := t.withRetry(ctx, b, "removing "+email, func(ctx context.Context, n int) error {
+	err := t.withRetry(ctx, b, k.verb+" "+email, func(ctx context.Context, n int) error {
 		loc, err := t.locate(ctx, email, k.kind)
 		if err != nil {
 			return err
@@ -71,7 +72,7 @@ func (t *Team) deleteRow(ctx context.Context, b Batch, k rowKind, email, name st
 			return err
 		}
 		confirmed = true
-		if err := t.settle(ctx, "removing "+email, before); err != nil {
+		if err := t.settle(ctx, k.verb+" "+email, before); err != nil {
 			return err
 		}
 		// the row was in view: it must have left the rendered rows (the
@@ -89,7 +90,7 @@ func (t *Team) deleteRow(ctx context.Context, b Batch, k rowKind, email, name st
 		return nil
 	})
 	if err != nil && confirmed && fatal(err) {
-		return fmt.Errorf("%w: the removal of %s was confirmed, but it could not be verified: %w", agent.ErrNotVerified, email, err)
+		return fmt.Errorf("%w: %s %s was confirmed, but it could not be verified: %w", agent.ErrNotVerified, k.verb, email, err)
 	}
 	return err
 }

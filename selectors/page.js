@@ -36,6 +36,11 @@
 
   function norm(s) { return (s || "").replace(/\s+/g, " ").trim(); }
 
+  // emailKey is the form in which addresses are compared: trimmed, ASCII
+  // letters lower-cased and nothing else, so that a look-alike such as the
+  // Kelvin sign never matches a "k".
+  function emailKey(s) { return norm(s).replace(/[A-Z]/g, (c) => c.toLowerCase()); }
+
   function canonicalRole(s) {
     const k = norm(norm(s).toLowerCase().replace(/[^\p{L}\p{N}\s-]/gu, ""));
     return ROLE_WORDS[k] || "";
@@ -678,14 +683,14 @@
   // ---------- locating one row ----------
 
   function matchRows(email, kind) {
-    const want = norm(email).toLowerCase();
+    const want = emailKey(email);
     const s = snapshot();
     const list = kind === "invitation" ? s.invitations : s.members;
     const hits = [];
     for (const r of s.rows) {
       const d = s.byRow.get(r.row);
       if (!d || d.kind !== kind) continue;
-      if (norm(d.email).toLowerCase() === want) hits.push({ row: r.row, d: d });
+      if (emailKey(d.email) === want) hits.push({ row: r.row, d: d });
     }
     return { hits: hits, total: list.length };
   }
@@ -699,11 +704,11 @@
     if (ready.info.login) return { info: ready.info };
     if (ready.timeout) return Object.assign({ info: ready.info }, notReady(ready.info));
     clearMarks();
-    const want = norm(email).toLowerCase();
-    const present = () => quickEmails().some((e) => e.toLowerCase() === want);
+    const want = emailKey(email);
+    const present = () => quickEmails().some((e) => emailKey(e) === want);
     let found = null;
     const visit = (s) => {
-      if (!s.members.concat(s.invitations).some((d) => d.email.toLowerCase() === want)) return false;
+      if (!s.members.concat(s.invitations).some((d) => emailKey(d.email) === want)) return false;
       const m = matchRows(email, kind);
       if (m.hits.length > 0) { found = m.hits; return true; }
       return false;
@@ -746,9 +751,9 @@
   }
 
   function rowEmailEl(row, email) {
-    const want = norm(email).toLowerCase();
+    const want = emailKey(email);
     for (const f of emailElements()) {
-      if (row.contains(f.el) && f.email.toLowerCase() === want) return f.el;
+      if (row.contains(f.el) && emailKey(f.email) === want) return f.el;
     }
     return row;
   }

@@ -59,9 +59,17 @@ func CanonicalRole(s string) Role {
 }
 
 // NormalizeEmail returns the form used to compare addresses: trimmed of
-// space and lower-cased. Clay treats addresses case-insensitively.
+// space, with ASCII letters lower-cased. Clay treats addresses
+// case-insensitively. Only ASCII is folded: full Unicode case folding would
+// make look-alikes equal (the Kelvin sign "\u212A" lower-cases to "k"), and
+// a destructive command must never match a different account.
 func NormalizeEmail(s string) string {
-	return strings.ToLower(strings.TrimSpace(s))
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, strings.TrimSpace(s))
 }
 
 // SameEmail reports whether a and b name the same address: whole-string
@@ -77,6 +85,11 @@ func ParseEmail(s string) (string, error) {
 	e := NormalizeEmail(s)
 	if e == "" {
 		return "", fmt.Errorf("%w: empty", ErrInvalidEmail)
+	}
+	for _, r := range e {
+		if r > 0x7e || r < 0x21 {
+			return "", fmt.Errorf("%w: %q: only printable ASCII addresses are supported", ErrInvalidEmail, s)
+		}
 	}
 	if strings.ContainsAny(e, " \t\r\n<>,;\"()[]\\") || strings.Count(e, "@") != 1 {
 		return "", fmt.Errorf("%w: %q", ErrInvalidEmail, s)

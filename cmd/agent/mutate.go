@@ -312,10 +312,13 @@ func (a *app) confirm(ctx context.Context, question string) bool {
 
 // readTargets collects emails from --email flags and --from-file (one per
 // line, # comments and blank lines ignored, "-" for standard input).
-func (a *app) readTargets(emails []string, fromFile string) ([]string, error) {
+func (a *app) readTargets(emails []string, fromFile string, m *mutateFlags) ([]string, error) {
 	out := append([]string(nil), emails...)
 	if fromFile == "" {
 		return out, nil
+	}
+	if fromFile == "-" && !m.yes && !m.dryRun {
+		return nil, usageError("--from-file - reads the targets from standard input, which then cannot answer the confirmation: pass --yes (or --dry-run)")
 	}
 	var r io.Reader
 	if fromFile == "-" {
@@ -330,10 +333,7 @@ func (a *app) readTargets(emails []string, fromFile string) ([]string, error) {
 	}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = strings.TrimSpace(line[:i])
-		}
+		line := stripComment(sc.Text())
 		if line != "" {
 			out = append(out, line)
 		}
@@ -342,4 +342,20 @@ func (a *app) readTargets(emails []string, fromFile string) ([]string, error) {
 		return nil, usageError("--from-file: %v", err)
 	}
 	return out, nil
+}
+
+// stripComment drops a comment from a line of a targets file: "#" at the
+// start of the line or after white space starts one; a "#" inside an
+// address (a#b@corp.com is valid) does not.
+func stripComment(line string) string {
+	line = strings.TrimSpace(line)
+	if strings.HasPrefix(line, "#") {
+		return ""
+	}
+	for i := 1; i < len(line); i++ {
+		if line[i] == '#' && (line[i-1] == ' ' || line[i-1] == '\t') {
+			return strings.TrimSpace(line[:i])
+		}
+	}
+	return line
 }

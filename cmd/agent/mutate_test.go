@@ -459,11 +459,12 @@ func TestReadTargets(t *testing.T) {
 		{"flags and a file", []string{"a@acme.test"}, file, "", []string{"a@acme.test", "b@acme.test", "c@acme.test"}},
 		{"standard input", nil, "-", "# list\nd@acme.test\n\ne@acme.test", []string{"d@acme.test", "e@acme.test"}},
 		{"an empty file", nil, "-", "# nothing\n\n", []string{}},
+		{"a # inside an address", nil, "-", "a#b@acme.test\nc@acme.test\t# note\n", []string{"a#b@acme.test", "c@acme.test"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newApp(strings.NewReader(tc.stdin), io.Discard, io.Discard)
-			got, err := a.readTargets(tc.emails, tc.fromFile)
+			got, err := a.readTargets(tc.emails, tc.fromFile, &mutateFlags{yes: true})
 			require.NoError(t, err)
 			if len(tc.want) == 0 {
 				assert.Empty(t, got)
@@ -473,8 +474,11 @@ func TestReadTargets(t *testing.T) {
 		})
 	}
 	a := newApp(strings.NewReader(""), io.Discard, io.Discard)
-	_, err := a.readTargets(nil, filepath.Join(dir, "missing.txt"))
+	_, err := a.readTargets(nil, filepath.Join(dir, "missing.txt"), &mutateFlags{yes: true})
 	assert.ErrorIs(t, err, agent.ErrUsage)
+	_, err = a.readTargets(nil, "-", &mutateFlags{})
+	assert.ErrorIs(t, err, agent.ErrUsage, "standard input cannot hold both the targets and the answer")
+	assert.Contains(t, err.Error(), "--yes")
 }
 
 // TestConfirm: only "y" or "yes" (any case) confirms.

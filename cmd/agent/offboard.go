@@ -34,7 +34,7 @@ the last Admin, more removals than --max-removals, an email outside
 			if err := mf.validate(a); err != nil {
 				return err
 			}
-			all, err := a.readTargets(emails, fromFile)
+			all, err := a.readTargets(emails, fromFile, mf)
 			if err != nil {
 				return err
 			}

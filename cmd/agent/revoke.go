@@ -25,7 +25,7 @@ never touched: use offboard, which also revokes invitations.`,
 			if err := mf.validate(a); err != nil {
 				return err
 			}
-			all, err := a.readTargets(emails, fromFile)
+			all, err := a.readTargets(emails, fromFile, mf)
 			if err != nil {
 				return err
 			}
