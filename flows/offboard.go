@@ -75,16 +75,22 @@ func (t *Team) Offboard(ctx context.Context, emails []string, b Batch) ([]Result
 			removals++
 		}
 	}
-	tooMany := error(nil)
-	if max := b.Policy.maxRemovals(); max >= 0 && removals > max {
-		tooMany = refusal("this run would make %d removals, more than --max-removals %d; nothing was removed", removals, max)
-	}
+	tooMany := b.Policy.checkRemovals(removals, "make %d removals")
+	return t.runTargets(ctx, b, targets, func(tg target) Result {
+		return t.offboardOne(ctx, b, r, tg, tooMany)
+	})
+}
+
+// runTargets runs one for each target in order, reports each result as
+// soon as it is known, stops at an error that ends the run, and (unless
+// dry) verifies the removals once more after reloading the page.
+func (t *Team) runTargets(ctx context.Context, b Batch, targets []target, one func(target) Result) ([]Result, error) {
 	var results []Result
 	for _, tg := range targets {
 		if ctx.Err() != nil {
 			return results, fmt.Errorf("%w: %w", errCancelled, ctx.Err())
 		}
-		res := t.offboardOne(ctx, b, r, tg, tooMany)
+		res := one(tg)
 		results = append(results, b.report(res))
 		if res.Err != nil && fatal(res.Err) {
 			return results, res.Err

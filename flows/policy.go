@@ -29,6 +29,15 @@ func (p Policy) maxRemovals() int {
 	return p.MaxRemovals
 }
 
+// checkRemovals refuses a run of n removals when that is more than the
+// policy allows; what describes them, e.g. "make %d removals".
+func (p Policy) checkRemovals(n int, what string) error {
+	if max := p.maxRemovals(); max >= 0 && n > max {
+		return refusal("this run would "+what+", more than --max-removals %d; nothing was done", n, max)
+	}
+	return nil
+}
+
 // CheckDomain refuses an email outside AllowDomains. It needs no browser.
 func (p Policy) CheckDomain(email string) error {
 	if len(p.AllowDomains) == 0 {

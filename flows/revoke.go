@@ -21,25 +21,10 @@ func (t *Team) Revoke(ctx context.Context, emails []string, b Batch) ([]Result, 
 			n++
 		}
 	}
-	var tooMany error
-	if max := b.Policy.maxRemovals(); max >= 0 && n > max {
-		tooMany = refusal("this run would revoke %d invitations, more than --max-removals %d; nothing was revoked", n, max)
-	}
-	var results []Result
-	for _, tg := range targets {
-		if ctx.Err() != nil {
-			return results, fmt.Errorf("%w: %w", errCancelled, ctx.Err())
-		}
-		res := t.revokeOne(ctx, b, tg, tooMany)
-		results = append(results, b.report(res))
-		if res.Err != nil && fatal(res.Err) {
-			return results, res.Err
-		}
-	}
-	if b.DryRun {
-		return results, nil
-	}
-	return t.verifyAbsent(ctx, b, results)
+	tooMany := b.Policy.checkRemovals(n, "revoke %d invitations")
+	return t.runTargets(ctx, b, targets, func(tg target) Result {
+		return t.revokeOne(ctx, b, tg, tooMany)
+	})
 }
 
 func (t *Team) revokeOne(ctx context.Context, b Batch, tg target, tooMany error) Result {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/clay-agent/clay-agent/flows"
@@ -9,14 +11,11 @@ import (
 func init() { registerCommand((*app).offboardCommand) }
 
 func (a *app) offboardCommand() *cobra.Command {
-	var emails []string
-	var fromFile string
-	mf := &mutateFlags{}
-	var targets []string
-	cmd := &cobra.Command{
-		Use:   "offboard",
-		Short: "Remove members and revoke their pending invitations, verified and audited",
-		Long: `offboard removes each email's member (trash control → confirmation dialog) and
+	return a.batchCommand(batchSpec{
+		cmd: &cobra.Command{
+			Use:   "offboard",
+			Short: "Remove members and revoke their pending invitations, verified and audited",
+			Long: `offboard removes each email's member (trash control → confirmation dialog) and
 revokes any pending invitation for that address, then verifies by reading the
 page again. An email that is already absent counts as done (already-absent) and
 nothing is clicked. Matching is by the whole email, case-insensitive; two rows
@@ -26,31 +25,13 @@ Refused (exit 5, nothing clicked, an audit record written): the signed-in user,
 the last Admin, more removals than --max-removals, an email outside
 --allow-domain. On a terminal it shows the plan and asks; elsewhere it needs
 --yes.`,
-		Example: `  agent offboard --email leaver@corp.com
+			Example: `  agent offboard --email leaver@corp.com
   agent offboard --email a@corp.com --email b@corp.com --yes -o json
   agent offboard --from-file leavers.txt --allow-domain corp.com --dry-run`,
-		Args: noArgs,
-		PreRunE: func(*cobra.Command, []string) error {
-			if err := mf.validate(a); err != nil {
-				return err
-			}
-			all, err := a.readTargets(emails, fromFile, mf)
-			if err != nil {
-				return err
-			}
-			targets, err = flows.ValidateTargets(all, mf.policy())
-			return err
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			mu := &mutation{a: a, flags: mf, command: "offboard", targets: targets,
-				run: func(s *session, b flows.Batch) ([]flows.Result, error) {
-					return s.team.Offboard(cmd.Context(), targets, b)
-				}}
-			return mu.execute(cmd)
+		emailHelp: "an email to offboard (repeatable)",
+		run: func(ctx context.Context, s *session, targets []string, b flows.Batch) ([]flows.Result, error) {
+			return s.team.Offboard(ctx, targets, b)
 		},
-	}
-	cmd.Flags().StringArrayVar(&emails, "email", nil, "an email to offboard (repeatable)")
-	cmd.Flags().StringVar(&fromFile, "from-file", "", "a file of emails, one per line (- for standard input)")
-	mf.register(cmd, true)
-	return cmd
+	})
 }
