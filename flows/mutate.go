@@ -174,3 +174,24 @@ func containsAny(text string, words []string) bool {
 	}
 	return false
 }
+
+// prepareClick points at a row control ("remove" or "role") and, before
+// the first click on the target, records the start and a "before"
+// screenshot. A control the page disabled is refused. It returns the point
+// and the messages shown before the click, so that only new ones count.
+func (t *Team) prepareClick(ctx context.Context, b Batch, res *Result, token, control, what, email string) (*selectors.Point, []string, error) {
+	p, err := selectors.RowControl(ctx, t.b, token, control)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.Disabled {
+		return nil, nil, refusal("the page disables the %s of %s (the last Admin or your own account)", what, email)
+	}
+	before := t.toasts(ctx)
+	if !res.Clicked {
+		b.start(email)
+		b.evidence(ctx, res, email, "before")
+	}
+	res.Clicked = true
+	return p, before, nil
+}

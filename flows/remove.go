@@ -48,19 +48,10 @@ func (t *Team) deleteRow(ctx context.Context, b Batch, k rowKind, email, name st
 		if k.kind == "member" && loc.Row != nil && loc.Row.You {
 			return refusal("%s is the signed-in user; the agent never removes its own account", email)
 		}
-		p, err := selectors.RowControl(ctx, t.b, loc.Token, "remove")
+		p, before, err := t.prepareClick(ctx, b, res, loc.Token, "remove", "remove control", email)
 		if err != nil {
 			return err
 		}
-		if p.Disabled {
-			return refusal("the page disables the remove control of %s (the last Admin or your own account)", email)
-		}
-		before := t.toasts(ctx)
-		if !res.Clicked {
-			b.start(email)
-			b.evidence(ctx, res, email, "before")
-		}
-		res.Clicked = true
 		if err := t.click(ctx, "the remove control of "+email, p); err != nil {
 			return err
 		}

@@ -81,19 +81,10 @@ func (t *Team) changeRole(ctx context.Context, b Batch, email string, role roste
 	if loc.Row.You && roster.CanonicalRole(loc.Row.Role) == roster.Admin && role != roster.Admin {
 		return refusal("%s is the signed-in user; the agent never demotes its own account", email)
 	}
-	p, err := selectors.RowControl(ctx, t.b, loc.Token, "role")
+	p, before, err := t.prepareClick(ctx, b, res, loc.Token, "role", "role dropdown", email)
 	if err != nil {
 		return err
 	}
-	if p.Disabled {
-		return refusal("the page disables the role dropdown of %s (the last Admin or your own account)", email)
-	}
-	before := t.toasts(ctx)
-	if !res.Clicked {
-		b.start(email)
-		b.evidence(ctx, res, email, "before")
-	}
-	res.Clicked = true
 	if err := t.chooseRole(ctx, p.Kind, loc.Token, p, role, "the role dropdown of "+email); err != nil {
 		return err
 	}
