@@ -70,34 +70,57 @@ got=$($agent_cmd | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",(
 $pw_frame --want "$MEMBERS" >/dev/null
 $pw_event --want "$MEMBERS" >/dev/null
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+names=("agent list" "playwright (scroll: frame)" "playwright (scroll: event)")
+cmds=("$agent_cmd" "$pw_frame" "$pw_event")
+
+# hyperfine runs all the runs of one command, then the next: on a shared
+# machine whose load changes, that favours whichever ran in a quiet spell.
+# The loop below interleaves the commands round by round, so each round
+# sees the same load; it runs whether or not hyperfine is there.
 timings="$work/timings.md"
 if command -v hyperfine >/dev/null; then
   tool="hyperfine $(hyperfine --version | awk '{print $2}'), $RUNS runs after 1 warm-up"
   hyperfine --warmup 1 --runs "$RUNS" --style basic --export-markdown "$timings" \
-    -n "agent list" "$agent_cmd >/dev/null" \
-    -n "playwright (scroll: frame)" "$pw_frame >/dev/null 2>&1" \
-    -n "playwright (scroll: event)" "$pw_event >/dev/null 2>&1" >&2
+    -n "${names[0]}" "${cmds[0]} >/dev/null" \
+    -n "${names[1]}" "${cmds[1]} >/dev/null 2>&1" \
+    -n "${names[2]}" "${cmds[2]} >/dev/null 2>&1" >&2
 else
-  tool="a shell loop, $RUNS runs after 1 warm-up (hyperfine is not installed)"
-  {
-    echo "| Command | Mean [s] | Min [s] | Max [s] |"
-    echo "|:---|---:|---:|---:|"
-    for name in "agent list" "playwright (scroll: frame)" "playwright (scroll: event)"; do
-      case "$name" in
-        agent*) cmd="$agent_cmd" ;;
-        *frame*) cmd="$pw_frame" ;;
-        *) cmd="$pw_event" ;;
-      esac
-      $cmd >/dev/null 2>&1
-      ts=()
-      for _ in $(seq 1 "$RUNS"); do
-        s=$(date +%s%N); $cmd >/dev/null 2>&1; e=$(date +%s%N)
-        ts+=($(( (e - s) / 1000000 )))
-      done
-      printf '%s\n' "${ts[@]}" | awk -v n="$name" '{s+=$1; if(min==""||$1<min)min=$1; if($1>max)max=$1} END {printf "| `%s` | %.3f | %.3f | %.3f |\n", n, s/NR/1000, min/1000, max/1000}'
-    done
-  } >"$timings"
+  tool="hyperfine is not installed (apt-get install -y hyperfine)"
+  echo "(no hyperfine run)" >"$timings"
 fi
+
+interleaved="$work/interleaved.md"
+raw="$work/interleaved.tsv"
+: >"$raw"
+for i in "${!cmds[@]}"; do ${cmds[$i]} >/dev/null 2>&1; done # warm-up
+for r in $(seq 1 "$RUNS"); do
+  for i in "${!cmds[@]}"; do
+    s=$(date +%s%N)
+    ${cmds[$i]} >/dev/null 2>&1
+    e=$(date +%s%N)
+    printf '%s\t%d\n' "${names[$i]}" $(( (e - s) / 1000000 )) >>"$raw"
+  done
+  echo "round $r of $RUNS done" >&2
+done
+{
+  echo "| Command | Mean [s] | Median [s] | Min [s] | Max [s] | Relative (mean) |"
+  echo "|:---|---:|---:|---:|---:|---:|"
+  awk -F'\t' '
+    { n[$1]++; v[$1, n[$1]] = $2; s[$1] += $2; q[$1] += $2 * $2; if (!($1 in order)) { order[$1] = ++k; name[k] = $1 } }
+    END {
+      best = 0
+      for (i = 1; i <= k; i++) { m = s[name[i]] / n[name[i]]; if (best == 0 || m < best) best = m }
+      for (i = 1; i <= k; i++) {
+        c = name[i]; m = s[c] / n[c]; sd = sqrt(q[c] / n[c] - m * m)
+        # sort the values for min, median and max
+        for (a = 1; a <= n[c]; a++) x[a] = v[c, a]
+        for (a = 1; a <= n[c]; a++) for (b = a + 1; b <= n[c]; b++) if (x[b] < x[a]) { t = x[a]; x[a] = x[b]; x[b] = t }
+        med = (n[c] % 2) ? x[(n[c] + 1) / 2] : (x[n[c] / 2] + x[n[c] / 2 + 1]) / 2
+        printf "| `%s` | %.3f ± %.3f | %.3f | %.3f | %.3f | %.2f |\n", c, m / 1000, sd / 1000, med / 1000, x[1] / 1000, x[n[c]] / 1000, m / best
+      }
+    }' "$raw"
+} >"$interleaved"
 
 serve "$RSS_ADDR" "$RSS_MEMBERS"
 login "$RSS_ADDR" "$work/session-rss.json"
@@ -110,12 +133,18 @@ rss_exec=$(bin/rss -exec -- bin/agent list -o json --base-url "http://$RSS_ADDR"
   echo
   echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (with uncommitted changes in the tree)')"
   echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)"
-  echo "- $("$CHROME" --version 2>/dev/null), $(go version | awk '{print $3}'), node $(node --version), playwright-core $(node -p 'require("./bench/playwright/node_modules/playwright-core/package.json").version')"
-  echo "- timing: $tool"
+  echo "- $("$CHROME" --version 2>/dev/null | sed 's/ *$//'), $(go version | awk '{print $3}'), node $(node --version), playwright-core $(node -p 'require("./bench/playwright/node_modules/playwright-core/package.json").version')"
+  echo "- load average before the timings: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   echo "## \`agent list\` against a hand-written Playwright script, grid rendition, $MEMBERS members"
   echo
   echo "Each command is a whole process: start, launch Chromium, load the Team page with the session, read every row, print, close."
+  echo
+  echo "### Interleaved rounds ($RUNS rounds after 1 warm-up, the three commands in turn)"
+  echo
+  cat "$interleaved"
+  echo
+  echo "### $tool"
   echo
   cat "$timings"
   echo

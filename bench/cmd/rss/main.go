@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -128,8 +129,12 @@ func measureCommand(args []string) error {
 		}
 		select {
 		case err := <-done:
-			fmt.Printf("command: %s exited after %s (%v); its VmHWM reached at least %.1f MiB\n",
-				strings.Join(args, " "), time.Since(start).Round(time.Millisecond), exitText(err), peak)
+			name := filepath.Base(args[0])
+			if len(args) > 1 {
+				name += " " + args[1]
+			}
+			fmt.Printf("command `%s`: exited after %s (%s); its VmHWM reached at least %.1f MiB (sampled every 2 ms)\n",
+				name, time.Since(start).Round(time.Millisecond), exitText(err), peak)
 			return err
 		case <-tick.C:
 		}
