@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -272,5 +273,34 @@ func TestFlagsWinOverEnvironment(t *testing.T) {
 				assert.NotContains(t, r.stderr, w)
 			}
 		})
+	}
+}
+
+// A named pipe passes every check on a session file's path and mode, and
+// reading it blocks until something writes to it: the command must refuse
+// it at once instead of hanging (and ignoring Ctrl-C) before the browser.
+func TestSessionFileThatIsAPipeIsRefused(t *testing.T) {
+	clearAgentEnv(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "session.json")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	res := make(chan cliResult, 1)
+	go func() {
+		res <- runCLI(t, "", "list", "--chrome", noBrowser, "--artifacts-dir", filepath.Join(dir, "artifacts"),
+			"--base-url", "http://127.0.0.1:9", "--workspace", "1234", "--session", fifo)
+	}()
+	select {
+	case r := <-res:
+		assert.Equal(t, exitUsage, r.code, r.stderr)
+		lines := r.stderrLines()
+		require.Len(t, lines, 1, r.stderr)
+		assert.Contains(t, lines[0], fifo)
+	case <-time.After(3 * time.Second):
+		// unblock the reader: a writer that opens and closes the pipe
+		if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			w.Close()
+		}
+		r := <-res
+		t.Fatalf("list blocked reading a named pipe as its session file (after the pipe was closed: exit %d, %q)", r.code, r.stderr)
 	}
 }
