@@ -348,3 +348,24 @@ func TestListUsesTheEnvironment(t *testing.T) {
 		assert.Len(t, got.Members, len(e.Server.Members()))
 	})
 }
+
+// With -o json every line the command writes on stderr is JSON, failures
+// included (design.md: machine-readable output, errors too), and it still
+// says where the failure's artifacts are.
+func TestListJSONFailureWritesOnlyJSONOnStderr(t *testing.T) {
+	e := startE2E(t, fixtures.WithRendition(fixtures.RenditionGrid))
+	e.Server.SetFaults(fixtures.Faults{Drift: true})
+	r := runCLI(t, "", e.list("-o", "json", "--timeout", "3s")...)
+	require.Equal(t, exitPageChanged, r.code, r.stderr)
+	assert.Empty(t, r.stdout)
+	lines := r.stderrLines()
+	require.NotEmpty(t, lines)
+	for _, l := range lines {
+		var v map[string]any
+		assert.NoError(t, json.Unmarshal([]byte(l), &v), "a stderr line that is not JSON: %q", l)
+	}
+	pngs, err := filepath.Glob(filepath.Join(e.artifacts, "*.png"))
+	require.NoError(t, err)
+	require.Len(t, pngs, 1)
+	assert.Contains(t, r.stderr, pngs[0], "stderr names the screenshot")
+}
