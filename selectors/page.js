@@ -157,15 +157,17 @@
     return pw.length > 0;
   }
 
+  // busy reports a loading list: aria-busy, a progress bar, or a status
+  // that says "Loading". One scan of the document, as it runs often.
   function busy() {
-    for (const el of document.querySelectorAll("[aria-busy=true]")) {
-      if (isVisible(el) || el.getBoundingClientRect().height > 0) return true;
-    }
-    for (const el of document.querySelectorAll("[role=progressbar]")) {
-      if (isVisible(el)) return true;
-    }
-    for (const el of document.querySelectorAll("[role=status],[aria-live]")) {
-      if (isVisible(el) && /^loading\b/i.test(accName(el))) return true;
+    for (const el of document.querySelectorAll("[aria-busy=true],[role=progressbar],[role=status],[aria-live]")) {
+      if (el.getAttribute("aria-busy") === "true") {
+        if (isVisible(el) || el.getBoundingClientRect().height > 0) return true;
+      } else if (el.getAttribute("role") === "progressbar") {
+        if (isVisible(el)) return true;
+      } else if (isVisible(el) && /^loading\b/i.test(accName(el))) {
+        return true;
+      }
     }
     return false;
   }
@@ -399,13 +401,38 @@
     return d.role || d.roleControl ? "member" : "";
   }
 
+  // described caches row descriptions by the state they were read from:
+  // the row's text and its controls' values and disabled states. A
+  // virtualized list re-creates its row elements on every scroll step, so
+  // the key is that state, not the element.
+  let described = new Map();
+
+  function rowSignature(r) {
+    let sig = r.section + "\u0000" + r.email + "\u0000" + r.row.textContent;
+    for (const c of r.row.querySelectorAll("select,button,[role=button],[role=combobox],[aria-disabled]")) {
+      sig += "\u0000" + (c.value || "") + (c.disabled ? "d" : "") + (c.getAttribute("aria-disabled") || "") +
+        (c.getAttribute("aria-label") || "") + (c.getAttribute("title") || "");
+    }
+    return sig;
+  }
+
+  function describeCached(r) {
+    const sig = rowSignature(r);
+    const hit = described.get(sig);
+    if (hit) return Object.assign({}, hit);
+    const d = describeRow(r);
+    if (described.size > 20000) described = new Map();
+    described.set(sig, Object.assign({}, d));
+    return d;
+  }
+
   function snapshot() {
     const rs = rows();
     const members = [];
     const invitations = [];
     const byKey = new Map();
     for (const r of rs) {
-      const d = describeRow(r);
+      const d = describeCached(r);
       const kind = classify(d);
       if (!kind) continue;
       d.kind = kind;
@@ -514,17 +541,18 @@
     return false;
   }
 
-  function memberRowsInView(scroller) {
+  // rowsInView counts the email rows inside the scroller's viewport,
+  // without describing them.
+  function rowsInView(scroller) {
     const vr = scroller === document.scrollingElement || scroller === document.documentElement
       ? { top: 0, bottom: window.innerHeight }
       : scroller.getBoundingClientRect();
-    const s = snapshot();
     let n = 0;
-    for (const r of s.rows) {
-      const b = r.row.getBoundingClientRect();
+    for (const f of emailElements()) {
+      const b = f.el.getBoundingClientRect();
       if (b.bottom > vr.top && b.top < vr.bottom) n++;
     }
-    return { n: n, s: s };
+    return n;
   }
 
   // scrollThrough walks a scroll container from top to bottom and feeds
@@ -536,7 +564,7 @@
       (isDoc ? window : scroller).dispatchEvent(new Event("scroll"));
     };
     setTop(0);
-    await settle(() => memberRowsInView(scroller).n > 0, stepTimeout);
+    await settle(() => rowsInView(scroller) > 0, stepTimeout);
     let guard = 0;
     for (;;) {
       const s = snapshot();
@@ -564,7 +592,7 @@
       if (next > top + view * 4) next = top + Math.floor(view * 0.9);
       if (next <= top) next = top + Math.max(1, Math.floor(view * 0.9));
       setTop(Math.min(next, max));
-      await settle(() => memberRowsInView(scroller).n > 0 && !busy(), stepTimeout);
+      await settle(() => rowsInView(scroller) > 0 && !busy(), stepTimeout);
       if (++guard > 100000) return false;
     }
   }
@@ -579,17 +607,40 @@
   // loadAllMore clicks "Load more" until it is gone. It returns an error
   // object when a click does not change the list in time.
   async function loadAllMore(stepTimeout, notes, stop) {
+    const all = document.getElementsByTagName("*");
+    let more = null;
     for (let pages = 0; pages < 100000; pages++) {
-      const more = moreButton();
+      // the same "Load more" element usually stays: keep it while it does
+      if (!(more && more.el.isConnected && isVisible(more.el) && !isDisabled(more.el) && /more/i.test(accName(more.el)))) {
+        more = moreButton();
+      }
       if (!more || more.kind !== "more") return null;
       if (stop && stop()) return null;
-      const count = quickEmails().length;
-      more.el.click();
-      const ok = await settle(() => !busy() && (quickEmails().length > count || !more.el.isConnected || !isVisible(more.el)), stepTimeout);
-      if (!ok) return err("timeout", "the \"Load more\" button", "the list did not grow after clicking " + accName(more.el));
+      const count = all.length;
+      const btn = more.el;
+      btn.click();
+      // cheap checks first: busy() scans the whole document
+      const ok = await settle(() => (all.length > count || !btn.isConnected || !isVisible(btn)) && !busy(), stepTimeout);
+      if (!ok) return err("timeout", "the \"Load more\" button", "the list did not grow after clicking " + accName(btn));
       if (notes.length < 3 || pages % 50 === 0) notes.push("clicked Load more");
     }
     return null;
+  }
+
+  // textHasEmail reports, cheaply, whether the page's text holds email as a
+  // whole address (not inside a longer one), ignoring ASCII case.
+  function textHasEmail(email) {
+    const want = emailKey(email);
+    const text = (document.body.textContent || "").replace(/[A-Z]/g, (c) => c.toLowerCase());
+    const emailChar = /[A-Za-z0-9._%+\-@]/;
+    for (let i = text.indexOf(want); i >= 0; i = text.indexOf(want, i + 1)) {
+      const before = i > 0 ? text[i - 1] : "";
+      const after = text[i + want.length] || "";
+      if (!emailChar.test(before) && !/[A-Za-z0-9_%+\-@]/.test(after) && !(after === "." && /[A-Za-z0-9]/.test(text[i + want.length + 1] || ""))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   // exploreScroll finds out whether the list needs scrolling to show all of
@@ -608,7 +659,8 @@
     // virtualized list away
     const atEnd = startTop > (scroller.scrollHeight - scroller.clientHeight) / 2;
     jumpTo(scroller, atEnd ? 0 : scroller.scrollHeight);
-    await settle(() => false, 60);
+    const sameAsBefore = () => { const q = quickEmails(); return q.length === before.size && q.every((e) => before.has(e)); };
+    await settle(() => !sameAsBefore(), 60);
     while (busy()) await sleep(20);
     const after = quickEmails();
     const afterSet = new Set(after);
@@ -705,7 +757,7 @@
     if (ready.timeout) return Object.assign({ info: ready.info }, notReady(ready.info));
     clearMarks();
     const want = emailKey(email);
-    const present = () => quickEmails().some((e) => emailKey(e) === want);
+    const present = () => textHasEmail(email);
     let found = null;
     const visit = (s) => {
       if (!s.members.concat(s.invitations).some((d) => emailKey(d.email) === want)) return false;
