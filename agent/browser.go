@@ -113,7 +113,7 @@ func Open(ctx context.Context, cfg Config) (*Browser, error) {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("starting the browser: %w", ctx.Err())
 			}
-			return nil, fmt.Errorf("%w: starting the browser: %v", ErrBrowserGone, err)
+			return nil, fmt.Errorf("%w: starting the browser: %s", ErrBrowserGone, firstLines(err.Error(), 3))
 		}
 	case <-time.After(limit):
 		b.cancel()
@@ -424,4 +424,19 @@ func EnsureDir(dir string) error {
 		return fmt.Errorf("creating %s: %w", filepath.Clean(dir), err)
 	}
 	return nil
+}
+
+// firstLines keeps an error from Chrome, which can quote its whole log, to
+// its first n non-empty lines on one line.
+func firstLines(s string, n int) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+		if len(out) == n {
+			break
+		}
+	}
+	return strings.Join(out, " | ")
 }

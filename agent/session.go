@@ -105,6 +105,10 @@ func LoadSession(path string, now time.Time) (*StorageState, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("%w: session file %s is a directory", ErrUsage, path)
 	}
+	if !st.Mode().IsRegular() {
+		// a pipe or a device would block the read, or never end
+		return nil, fmt.Errorf("%w: session file %s is not a regular file", ErrUsage, path)
+	}
 	if perm := st.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("%w: session file %s is readable by group or others (mode %04o); run: chmod 600 %s", ErrUsage, path, perm, path)
 	}

@@ -39,6 +39,20 @@ type app struct {
 
 	root *cobra.Command
 	log  *zap.Logger
+	// artifacts are the files kept of a failure, for the error report.
+	artifacts []string
+}
+
+// noteArtifacts reports the files kept of a failure: on stderr at once, or
+// with -o json inside the JSON error.
+func (a *app) noteArtifacts(paths []string) {
+	if len(paths) == 0 {
+		return
+	}
+	a.artifacts = append(a.artifacts, paths...)
+	if !a.jsonErrors {
+		fmt.Fprintf(a.stderr, "agent: artifacts of the failure: %s\n", strings.Join(paths, ", "))
+	}
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
@@ -240,9 +254,7 @@ func (s *session) fail(label string, err error) error {
 		return nil
 	}
 	paths, aerr := s.b.SaveArtifacts(label)
-	if len(paths) > 0 {
-		fmt.Fprintf(s.a.stderr, "agent: artifacts of the failure: %s\n", strings.Join(paths, ", "))
-	}
+	s.a.noteArtifacts(paths)
 	if aerr != nil {
 		s.a.log.Warn("artifacts", zap.Error(aerr))
 	}

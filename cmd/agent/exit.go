@@ -81,13 +81,20 @@ func (e *exitError) Error() string { return e.msg }
 
 func (a *app) reportError(err error, code int) {
 	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.msg == "" {
+	if errors.As(err, &ee) && ee.msg == "" {
+		// the command printed its outcome; with -o json the artifacts of
+		// its failures still need a place on stderr
+		if !a.jsonErrors || len(a.artifacts) == 0 {
 			return
 		}
+		err = errors.New("some targets failed; see the results")
 	}
 	if a.jsonErrors {
-		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": err.Error(), "exit_code": code, "kind": exitKind(code)}})
+		e := map[string]any{"message": err.Error(), "exit_code": code, "kind": exitKind(code)}
+		if len(a.artifacts) > 0 {
+			e["artifacts"] = a.artifacts
+		}
+		b, _ := json.Marshal(map[string]any{"error": e})
 		fmt.Fprintln(a.stderr, string(b))
 		return
 	}

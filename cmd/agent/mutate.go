@@ -190,7 +190,8 @@ func (mu *mutation) execute(cmd *cobra.Command) error {
 	if ferr != nil {
 		ferr = s.fail(mu.command, ferr)
 	} else if anyFailed(results) {
-		_, _ = s.b.SaveArtifacts(mu.command)
+		paths, _ := s.b.SaveArtifacts(mu.command)
+		a.noteArtifacts(paths)
 	}
 	_ = run.Finish(ferr)
 	if err := run.Err(); err != nil {

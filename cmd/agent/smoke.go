@@ -279,9 +279,8 @@ func (a *app) smokeRun(ctx context.Context, base, workspace, teamPath, email, pa
 		return fmt.Sprintf("%d members, %d invitations, as at the start", len(r.Members), len(r.Invitations)), nil
 	})
 	if failed && b != nil {
-		if paths, _ := b.SaveArtifacts("smoke-" + rendition); len(paths) > 0 {
-			fmt.Fprintf(a.stderr, "agent: artifacts of the failure: %s\n", strings.Join(paths, ", "))
-		}
+		paths, _ := b.SaveArtifacts("smoke-" + rendition)
+		a.noteArtifacts(paths)
 	}
 	return steps
 }
