@@ -176,3 +176,34 @@ func TestUnknownControlNamesTheControl(t *testing.T) {
 	_, err = selectors.RowControl(ctx, b, loc.Token, "frobnicate")
 	require.Error(t, err)
 }
+
+// A list that replaces its rows page by page behind "Next", each page
+// arriving late behind aria-busy.
+func TestNextPagination(t *testing.T) {
+	b, ctx := openPage(t, "next-pages.html")
+	c, err := selectors.Collect(ctx, b, opts)
+	require.NoError(t, err)
+	require.Len(t, c.Members, 11)
+	byEmail := map[string]row{}
+	for _, r := range rows(c.Members) {
+		byEmail[r.Email] = r
+	}
+	assert.Equal(t, row{"p1@pages.example", "Page Person 1", "Admin", true}, byEmail["p1@pages.example"])
+	assert.Equal(t, row{"p9@pages.example", "Page Person 9", "Viewer", false}, byEmail["p9@pages.example"])
+	assert.Equal(t, row{"p11@pages.example", "Page Person 11", "Editor", false}, byEmail["p11@pages.example"])
+	assert.Equal(t, []row{{"waiting@pages.example", "", "Viewer", false}}, rows(c.Invitations))
+	assert.GreaterOrEqual(t, c.Pages, 2)
+
+	// a member on the last page is found, marked and its controls pointed at
+	require.NoError(t, b.Navigate(ctx, sharedURL+"/next-pages.html"))
+	loc, err := selectors.Locate(ctx, b, "P10@pages.example", "member", opts)
+	require.NoError(t, err)
+	require.Equal(t, 1, loc.Found)
+	assert.Equal(t, "Page Person 10", loc.Row.Name)
+	p, err := selectors.RowControl(ctx, b, loc.Token, "remove")
+	require.NoError(t, err)
+	assert.False(t, p.Disabled)
+	r, err := selectors.RowControl(ctx, b, loc.Token, "role")
+	require.NoError(t, err)
+	assert.Equal(t, "select", r.Kind)
+}
