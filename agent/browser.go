@@ -88,10 +88,16 @@ func Open(ctx context.Context, cfg Config) (*Browser, error) {
 		}
 		allocCtx, allocCancel = chromedp.NewExecAllocator(ctx, opts...)
 	}
-	tabCtx, tabCancel := chromedp.NewContext(allocCtx,
+	ctxOpts := []chromedp.ContextOption{
 		chromedp.WithLogf(func(f string, a ...any) { b.log.Debug(fmt.Sprintf(f, a...)) }),
 		chromedp.WithErrorf(func(f string, a ...any) { b.log.Debug("chromedp: " + fmt.Sprintf(f, a...)) }),
-	)
+	}
+	if cfg.ChromeURL != "" {
+		// a shared browser: each run gets a browser context of its own, so
+		// that no session cookie outlives the run or meets another's
+		ctxOpts = append(ctxOpts, chromedp.WithNewBrowserContext())
+	}
+	tabCtx, tabCancel := chromedp.NewContext(allocCtx, ctxOpts...)
 	b.ctx = tabCtx
 	b.cancel = func() {
 		tabCancel()
@@ -365,7 +371,10 @@ func (b *Browser) SetSession(ctx context.Context, s *StorageState) error {
 func (b *Browser) Cookies(ctx context.Context) ([]Cookie, error) {
 	var out []Cookie
 	err := b.step(ctx, "reading the browser's cookies", 0, func(ctx context.Context) error {
-		res, err := chromedp.Call(ctx, storage.GetCookies, storage.GetCookiesParams{})
+		// the cookies of this run's browser context (its own one on a
+		// shared browser), all domains included
+		id := chromedp.FromContext(b.ctx).BrowserContextID
+		res, err := chromedp.CallBrowser(ctx, storage.GetCookies, storage.GetCookiesParams{BrowserContextID: id})
 		if err != nil {
 			return err
 		}
