@@ -18,15 +18,9 @@ import (
 // ends in a failed result with the page's own words. The error is non-nil
 // only when the run stopped (login required, browser gone, cancelled).
 func (t *Team) Invite(ctx context.Context, email string, role roster.Role, b Batch) (Result, error) {
-	_, targets, err := t.plan(ctx, []string{email})
-	if err != nil {
-		return Result{}, err
-	}
-	res := b.report(t.inviteOne(ctx, b, targets[0], role))
-	if res.Err != nil && fatal(res.Err) {
-		return res, res.Err
-	}
-	return res, nil
+	return t.runOne(ctx, b, email, func(_ *roster.Roster, tg target) Result {
+		return t.inviteOne(ctx, b, tg, role)
+	})
 }
 
 func (t *Team) inviteOne(ctx context.Context, b Batch, tg target, role roster.Role) Result {

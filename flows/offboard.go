@@ -81,6 +81,20 @@ func (t *Team) Offboard(ctx context.Context, emails []string, b Batch) ([]Result
 	})
 }
 
+// runOne reads the page, runs one for the single target email and reports
+// its result. The error is non-nil only when the run stopped.
+func (t *Team) runOne(ctx context.Context, b Batch, email string, one func(*roster.Roster, target) Result) (Result, error) {
+	r, targets, err := t.plan(ctx, []string{email})
+	if err != nil {
+		return Result{}, err
+	}
+	res := b.report(one(r, targets[0]))
+	if res.Err != nil && fatal(res.Err) {
+		return res, res.Err
+	}
+	return res, nil
+}
+
 // runTargets runs one for each target in order, reports each result as
 // soon as it is known, stops at an error that ends the run, and (unless
 // dry) verifies the removals once more after reloading the page.

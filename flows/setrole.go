@@ -17,15 +17,9 @@ import (
 // The error is non-nil only when the run stopped (login required, browser
 // gone, cancelled).
 func (t *Team) SetRole(ctx context.Context, email string, role roster.Role, b Batch) (Result, error) {
-	r, targets, err := t.plan(ctx, []string{email})
-	if err != nil {
-		return Result{}, err
-	}
-	res := b.report(t.setRoleOne(ctx, b, r, targets[0], role))
-	if res.Err != nil && fatal(res.Err) {
-		return res, res.Err
-	}
-	return res, nil
+	return t.runOne(ctx, b, email, func(r *roster.Roster, tg target) Result {
+		return t.setRoleOne(ctx, b, r, tg, role)
+	})
 }
 
 func (t *Team) setRoleOne(ctx context.Context, b Batch, r *roster.Roster, tg target, role roster.Role) Result {
