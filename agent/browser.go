@@ -237,7 +237,7 @@ func isConnectionError(err error) bool {
 
 // Navigate loads url and waits for its load event.
 func (b *Browser) Navigate(ctx context.Context, rawURL string) error {
-	return b.step(ctx, "loading "+redactURL(rawURL), 0, func(ctx context.Context) error {
+	return b.step(ctx, "loading "+RedactURL(rawURL), 0, func(ctx context.Context) error {
 		return chromedp.Do(ctx, chromedp.Navigate(rawURL))
 	})
 }
@@ -414,8 +414,9 @@ func (b *Browser) HTML(ctx context.Context) (string, error) {
 	return html, err
 }
 
-// redactURL drops the query and fragment, which can carry tokens.
-func redactURL(raw string) string {
+// RedactURL drops a URL's query, fragment and user info, which can carry
+// tokens, so that it can be logged and shown in errors.
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "the page"

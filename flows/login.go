@@ -94,7 +94,7 @@ func (t *Team) awaitSignIn(ctx context.Context) ([]agent.Cookie, error) {
 			}
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%w: still on the login page %s after %s; the account may need SSO or a second factor, which `agent login` cannot do: export the session from a browser instead", agent.ErrLoginRequired, describe(loc), t.opts.Step)
+			return nil, fmt.Errorf("%w: still on the login page %s after %s; the account may need SSO or a second factor, which `agent login` cannot do: export the session from a browser instead", agent.ErrLoginRequired, agent.RedactURL(loc), t.opts.Step)
 		}
 	}
 }

@@ -149,15 +149,7 @@ func navigatedAway(err error) bool {
 		strings.Contains(s, "Cannot find context") || strings.Contains(s, "Execution context")
 }
 
-// describe names a page in errors without its query string.
-func describe(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		return u[:i]
-	}
-	return u
-}
-
 // errorf wraps a sentinel with context that names the page.
 func (t *Team) errorf(sentinel error, format string, a ...any) error {
-	return fmt.Errorf("%w: %s (on %s)", sentinel, fmt.Sprintf(format, a...), describe(t.url))
+	return fmt.Errorf("%w: %s (on %s)", sentinel, fmt.Sprintf(format, a...), agent.RedactURL(t.url))
 }

@@ -135,18 +135,11 @@ func (a *answer) err() error {
 type LoginError struct{ URL string }
 
 func (e *LoginError) Error() string {
-	return fmt.Sprintf("the Team page redirected to a login page (%s): run `agent login` or refresh the session file", redactQuery(e.URL))
+	return fmt.Sprintf("the Team page redirected to a login page (%s): run `agent login` or refresh the session file", agent.RedactURL(e.URL))
 }
 
 // Unwrap returns agent.ErrLoginRequired.
 func (e *LoginError) Unwrap() error { return agent.ErrLoginRequired }
-
-func redactQuery(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		return u[:i]
-	}
-	return u
-}
 
 // Options bound the page script's own waits.
 type Options struct {
