@@ -87,11 +87,7 @@ func TestAuditVerify(t *testing.T) {
 				return
 			}
 			assert.Empty(t, r.stdout)
-			lines := r.stderrLines()
-			require.Len(t, lines, 1, "exactly one line on stderr:\n%s", r.stderr)
-			for _, w := range tc.want {
-				assert.Contains(t, lines[0], w)
-			}
+			r.oneErrorLine(t, tc.want...)
 		})
 	}
 }

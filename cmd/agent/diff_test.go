@@ -228,11 +228,7 @@ func TestDiffBadInputExitsTwoWithOneLine(t *testing.T) {
 				r := runApp(t.Context(), nil, "", args...)
 				assert.Equal(t, exitUsage, r.code, "%s: %s", format, r.stderr)
 				assert.Empty(t, r.stdout)
-				lines := r.stderrLines()
-				require.Len(t, lines, 1, "exactly one line on stderr:\n%s", r.stderr)
-				for _, w := range tc.want {
-					assert.Contains(t, lines[0], w)
-				}
+				r.oneErrorLine(t, tc.want...)
 			}
 		})
 	}

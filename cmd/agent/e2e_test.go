@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/clay-agent/clay-agent/fixtures"
 	"github.com/clay-agent/clay-agent/fixtures/fixturetest"
 )
@@ -32,6 +35,18 @@ type cliResult struct {
 	code           int
 	stdout, stderr string
 	elapsed        time.Duration
+}
+
+// oneErrorLine asserts that stderr holds exactly one line and that it says
+// each of want, and returns that line.
+func (r cliResult) oneErrorLine(t *testing.T, want ...string) string {
+	t.Helper()
+	lines := r.stderrLines()
+	require.Len(t, lines, 1, "exactly one line on stderr:\n%s", r.stderr)
+	for _, w := range want {
+		assert.Contains(t, lines[0], w)
+	}
+	return lines[0]
 }
 
 // stderrLines returns the non-empty lines written to stderr.

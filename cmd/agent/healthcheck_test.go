@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 func TestHealthcheck(t *testing.T) {
@@ -74,11 +73,7 @@ func TestHealthcheck(t *testing.T) {
 				return
 			}
 			assert.Empty(t, r.stdout)
-			lines := r.stderrLines()
-			require.Len(t, lines, 1, "exactly one line on stderr:\n%s", r.stderr)
-			for _, w := range tc.want {
-				assert.Contains(t, lines[0], w)
-			}
+			r.oneErrorLine(t, tc.want...)
 			if tc.maxTime > 0 {
 				assert.Less(t, time.Since(start), tc.maxTime)
 			}

@@ -341,11 +341,7 @@ func TestServeBadInputExitsBeforeStarting(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runApp(t.Context(), tc.env, "", tc.args...)
 			assert.Equal(t, tc.code, r.code, r.stderr)
-			lines := r.stderrLines()
-			require.Len(t, lines, 1, "exactly one line on stderr:\n%s", r.stderr)
-			for _, w := range tc.want {
-				assert.Contains(t, lines[0], w)
-			}
+			r.oneErrorLine(t, tc.want...)
 			assert.Empty(t, r.stdout, "it never started listening")
 			assert.NotContains(t, r.stderr, noBrowser)
 			assert.NotContains(t, r.stderr, secretValue)

@@ -322,11 +322,7 @@ func TestSnapshotBadInputExitsBeforeTheBrowser(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runApp(t.Context(), tc.env, "", tc.args...)
 			assert.Equal(t, tc.code, r.code, r.stderr)
-			lines := r.stderrLines()
-			require.Len(t, lines, 1, "exactly one line on stderr:\n%s", r.stderr)
-			for _, w := range tc.want {
-				assert.Contains(t, lines[0], w)
-			}
+			r.oneErrorLine(t, tc.want...)
 			assert.Empty(t, r.stdout)
 			assert.NotContains(t, r.stderr, noBrowser, "it must stop before starting the browser")
 			assert.NotContains(t, r.stderr, secretValue)
