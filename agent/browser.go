@@ -42,6 +42,8 @@ type Browser struct {
 	consoleMu sync.Mutex
 	console   []string
 	closed    chan struct{}
+
+	initScripts map[string]bool // names of the scripts added to every new document
 }
 
 // maxConsole bounds the console lines kept for failure artifacts.
@@ -273,6 +275,29 @@ func (b *Browser) Eval(ctx context.Context, name string, d time.Duration, expr s
 		}
 		return nil
 	})
+}
+
+// AddInitScript makes the tab run src in every document it loads from now
+// on, before the document's own scripts, and once in the open document.
+// A script is added once per name; adding the same name again does
+// nothing.
+func (b *Browser) AddInitScript(ctx context.Context, name, src string) error {
+	if b.initScripts[name] {
+		return nil
+	}
+	err := b.step(ctx, "installing "+name, 0, func(ctx context.Context) error {
+		run := true
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src, RunImmediately: &run})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if b.initScripts == nil {
+		b.initScripts = make(map[string]bool)
+	}
+	b.initScripts[name] = true
+	return nil
 }
 
 // ClickAt presses and releases the left mouse button at a point of the

@@ -2,8 +2,8 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/roster"
@@ -46,15 +46,16 @@ func (t *Team) inviteOne(ctx context.Context, b Batch, tg target, role roster.Ro
 		return Result{Email: tg.email, Action: WouldInvite, Detail: "would invite as " + string(role), Before: before}
 	}
 	res := Result{Email: tg.email, Before: before}
+	loc := selectors.InvitationRow(tg.email)
 	sent := false
 	err := t.withRetry(ctx, b, "inviting "+tg.email, func(ctx context.Context, n int) error {
 		if sent {
 			// an earlier attempt may have gone through: read before resending
-			loc, err := t.locate(ctx, tg.email, "invitation")
+			l, err := t.locate(ctx, loc)
 			if err != nil {
 				return err
 			}
-			if loc.Found > 0 {
+			if l.Found > 0 {
 				return nil
 			}
 		}
@@ -67,111 +68,114 @@ func (t *Team) inviteOne(ctx context.Context, b Batch, tg target, role roster.Ro
 	if err != nil {
 		return t.failure(ctx, b, res, err)
 	}
-	loc, err := t.locate(ctx, tg.email, "invitation")
+	l, err := t.locate(ctx, loc)
 	if err != nil {
 		return t.failure(ctx, b, res, err)
 	}
-	if loc.Found == 0 {
-		return t.failure(ctx, b, res, t.errorf(agent.ErrNotVerified, "the invitation for %s is not among the pending invitations after the dialog closed", tg.email))
+	if l.Found == 0 {
+		return t.failure(ctx, b, res, t.errorf(agent.ErrNotVerified, "the invitation for %s is not among the pending invitations after the dialog closed (%s)", tg.email, l.Proof))
 	}
 	res.Action = Invited
 	res.Detail = "invited as " + string(role)
-	if got := roster.CanonicalRole(loc.Row.Role); got != "" && got != role {
+	if got := roster.CanonicalRole(l.Row.Role); got != "" && got != role {
 		res.Detail += fmt.Sprintf("; note: the pending invitation shows %s", got)
 	}
 	return res
+}
+
+// clickPage clicks a control the page script pointed at and armed the click
+// guard for, pointing again when the guard stopped the click.
+func (t *Team) clickPage(ctx context.Context, what string, point func() (*selectors.Point, error)) error {
+	var last error
+	for range maxResolves {
+		p, err := point()
+		if err != nil {
+			return err
+		}
+		err = t.clickGuarded(ctx, what, p)
+		if err == nil || !errors.Is(err, errMissed) {
+			return err
+		}
+		last = err
+	}
+	return fmt.Errorf("%w: %w (after %d tries)", agent.ErrTransient, last, maxResolves)
 }
 
 func (t *Team) sendInvite(ctx context.Context, email string, role roster.Role, sent *bool) error {
 	if err := t.ensure(ctx); err != nil {
 		return err
 	}
-	var p *selectors.Point
 	err := t.retryNavigated(ctx, func() error {
-		var err error
-		if _, err = selectors.WaitReady(ctx, t.b, selectors.Options{Step: t.opts.Step, Total: t.opts.Step * 2}); err != nil {
-			return err
-		}
-		p, err = selectors.InviteButton(ctx, t.b)
+		_, err := selectors.WaitReady(ctx, t.b, selectors.Options{Step: t.opts.Step, Total: t.opts.Step * 2})
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if err := t.click(ctx, "the \"+ Invite\" button", p); err != nil {
+	if err := t.clickPage(ctx, "the \"+ Invite\" button", func() (*selectors.Point, error) { return selectors.InviteButton(ctx, t.b) }); err != nil {
 		return err
 	}
 	if _, err := t.waitDialog(ctx, "the invite dialog"); err != nil {
 		return err
 	}
-	field, err := selectors.DialogEmailInput(ctx, t.b)
-	if err != nil {
+	cancel := func(err error) error {
 		_ = selectors.CancelDialog(ctx, t.b)
 		return err
+	}
+	if err := selectors.FocusInviteEmail(ctx, t.b); err != nil {
+		return cancel(err)
 	}
 	if err := t.b.InsertText(ctx, "the invite dialog's email field", email); err != nil {
 		return err
 	}
-	if got, err := selectors.ValueOf(ctx, t.b, field.Token); err != nil || !roster.SameEmail(got, email) {
-		_ = selectors.CancelDialog(ctx, t.b)
+	if got, err := selectors.InviteEmailValue(ctx, t.b); err != nil || !roster.SameEmail(got, email) {
 		if err != nil {
-			return err
+			return cancel(err)
 		}
-		return t.errorf(agent.ErrPageChanged, "the invite dialog's email field reads %q after typing %s", got, email)
+		return cancel(t.errorf(agent.ErrPageChanged, "the invite dialog's email field reads %q after typing %s", got, email))
 	}
-	rc, err := selectors.DialogRoleControl(ctx, t.b)
+	rc, err := selectors.InviteRoleControl(ctx, t.b)
 	if err != nil {
-		_ = selectors.CancelDialog(ctx, t.b)
-		return err
+		return cancel(err)
 	}
 	switch {
 	case rc.None && role != roster.Editor:
-		_ = selectors.CancelDialog(ctx, t.b)
-		return t.errorf(agent.ErrPageChanged, "the invite dialog has no role dropdown, so it cannot invite as %s", role)
+		return cancel(t.errorf(agent.ErrPageChanged, "the invite dialog has no role dropdown, so it cannot invite as %s", role))
 	case rc.None:
-	case roster.CanonicalRole(rc.Current) != role:
-		pt := &selectors.Point{X: rc.X, Y: rc.Y, Token: rc.Token}
-		if err := t.chooseRole(ctx, rc.Kind, "", pt, role, "the invite dialog's role dropdown"); err != nil {
-			_ = selectors.CancelDialog(ctx, t.b)
-			return err
+		_, _ = selectors.GuardResult(ctx, t.b)
+	case roster.CanonicalRole(rc.Current) == role:
+		_, _ = selectors.GuardResult(ctx, t.b)
+	case rc.Kind == "select":
+		if err := selectors.InviteSelectRole(ctx, t.b, string(role)); err != nil {
+			return cancel(err)
 		}
-		if err := sleepCtx(ctx, pollEvery); err != nil {
-			return err
+	default:
+		p := &selectors.Point{X: rc.X, Y: rc.Y}
+		if err := t.clickGuarded(ctx, "the invite dialog's role dropdown", p); err != nil {
+			return cancel(err)
 		}
+		if err := t.chooseOption(ctx, selectors.Locator{}, role, "the invite dialog's role dropdown"); err != nil {
+			return cancel(err)
+		}
+	}
+	if err := sleepCtx(ctx, pollEvery); err != nil {
+		return err
 	}
 	before := t.toasts(ctx)
 	send, err := selectors.DialogButton(ctx, t.b, selectors.SendInvite, "Send invite button")
 	if err != nil {
-		_ = selectors.CancelDialog(ctx, t.b)
-		return err
+		return cancel(err)
 	}
-	if err := t.click(ctx, "the Send invite button", send); err != nil {
-		return err
+	if err := t.clickGuarded(ctx, "the Send invite button", send); err != nil {
+		return cancel(err)
 	}
 	*sent = true
 	if err := t.settle(ctx, "inviting "+email, before); err != nil {
 		return err
 	}
-	return waitFor(ctx, t.opts.Step, func() (bool, error) {
-		loc, err := t.locate(ctx, email, "invitation")
-		return err == nil && loc.Found > 0, err
+	_, err = pollUntil(ctx, t.opts.Step, func() (bool, error) {
+		l, err := selectors.Rendered(ctx, t.b, selectors.InvitationRow(email), t.opts)
+		return err == nil && l.Found > 0, err
 	})
-}
-
-// waitFor polls cond until it holds, fails, or d passes; running out of
-// time is not an error here: the caller verifies.
-func waitFor(ctx context.Context, d time.Duration, cond func() (bool, error)) error {
-	deadline := time.Now().Add(d)
-	for {
-		ok, err := cond()
-		if err != nil || ok {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return nil
-		}
-		if err := sleepCtx(ctx, pollEvery); err != nil {
-			return err
-		}
-	}
+	return err
 }

@@ -31,23 +31,22 @@ func (t *Team) Login(ctx context.Context, email, password string) ([]agent.Cooki
 		// already signed in: the browser's cookies are the session
 		return t.sessionCookies(ctx)
 	}
-	form, err := waitLoginForm(ctx, t)
-	if err != nil {
+	if err := waitLoginForm(ctx, t); err != nil {
 		return nil, err
 	}
-	if err := selectors.Focus(ctx, t.b, form.Email); err != nil {
+	if err := selectors.FocusLoginField(ctx, t.b, selectors.LoginEmail); err != nil {
 		return nil, err
 	}
 	if err := t.b.InsertText(ctx, "the email field", email); err != nil {
 		return nil, err
 	}
-	if err := selectors.Focus(ctx, t.b, form.Password); err != nil {
+	if err := selectors.FocusLoginField(ctx, t.b, selectors.LoginPassword); err != nil {
 		return nil, err
 	}
 	if err := t.b.InsertText(ctx, "the password field", password); err != nil {
 		return nil, err
 	}
-	p, err := selectors.PointAt(ctx, t.b, form.Submit, "sign-in button")
+	p, err := selectors.LoginSubmit(ctx, t.b)
 	if err != nil {
 		return nil, err
 	}
@@ -57,20 +56,19 @@ func (t *Team) Login(ctx context.Context, email, password string) ([]agent.Cooki
 	return t.awaitSignIn(ctx)
 }
 
-func waitLoginForm(ctx context.Context, t *Team) (*selectors.LoginForm, error) {
-	deadline := time.Now().Add(t.opts.Step)
-	for {
-		form, err := selectors.FindLoginForm(ctx, t.b)
-		if err == nil {
-			return form, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, err
-		}
-		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
-			return nil, err
-		}
+func waitLoginForm(ctx context.Context, t *Team) error {
+	var last error
+	ok, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
+		last = selectors.FindLoginForm(ctx, t.b)
+		return last == nil, nil
+	})
+	if err != nil {
+		return err
 	}
+	if !ok {
+		return last
+	}
+	return nil
 }
 
 // awaitSignIn waits until the browser leaves the login page with a

@@ -139,7 +139,7 @@ func (t *Team) offboardOne(ctx context.Context, b Batch, r *roster.Roster, tg ta
 	}
 	res := Result{Email: tg.email, Before: before}
 	if tg.member != nil {
-		err := t.deleteRow(ctx, b, memberRow, tg.email, tg.member.Name, &res)
+		err := t.deleteRow(ctx, b, memberRow, whomFor(r, tg.email, tg.member.Name), &res)
 		if err := finishDelete(&res, Removed, AlreadyAbsent, err); err != nil {
 			return t.failure(ctx, b, res, err)
 		}
@@ -147,12 +147,12 @@ func (t *Team) offboardOne(ctx context.Context, b Batch, r *roster.Roster, tg ta
 			r.Members = removeMember(r.Members, tg.email)
 			res.Detail = fmt.Sprintf("removed %s (%s)", tg.member.Name, tg.member.Role)
 		} else {
-			res.Detail = "the member left the page before the removal"
+			res.Detail = "a complete scan of the list no longer found the member when the removal started"
 		}
 	}
 	if tg.invitation != nil {
 		sub := Result{Email: tg.email, Clicked: res.Clicked}
-		err := t.deleteRow(ctx, b, invitationRow, tg.email, "", &sub)
+		err := t.deleteRow(ctx, b, invitationRow, whomFor(r, tg.email, ""), &sub)
 		res.Evidence = append(res.Evidence, sub.Evidence...)
 		res.Clicked = sub.Clicked
 		if err := finishDelete(&sub, RevokedInvitation, AlreadyAbsent, err); err != nil {

@@ -3,6 +3,8 @@ package flows
 import (
 	"context"
 	"fmt"
+
+	"github.com/clay-agent/clay-agent/agent/roster"
 )
 
 // Revoke revokes the pending invitation of each email, leaving members
@@ -11,7 +13,7 @@ import (
 // --max-removals rules apply; each revocation is verified in place and
 // again after reloading the page.
 func (t *Team) Revoke(ctx context.Context, emails []string, b Batch) ([]Result, error) {
-	_, targets, err := t.plan(ctx, emails)
+	r, targets, err := t.plan(ctx, emails)
 	if err != nil {
 		return nil, err
 	}
@@ -23,11 +25,11 @@ func (t *Team) Revoke(ctx context.Context, emails []string, b Batch) ([]Result, 
 	}
 	tooMany := b.Policy.checkRemovals(n, "revoke %d invitations")
 	return t.runTargets(ctx, b, targets, func(tg target) Result {
-		return t.revokeOne(ctx, b, tg, tooMany)
+		return t.revokeOne(ctx, b, r, tg, tooMany)
 	})
 }
 
-func (t *Team) revokeOne(ctx context.Context, b Batch, tg target, tooMany error) Result {
+func (t *Team) revokeOne(ctx context.Context, b Batch, r *roster.Roster, tg target, tooMany error) Result {
 	before := State{Invitation: tg.invitation}
 	switch {
 	case tg.err != nil:
@@ -46,7 +48,7 @@ func (t *Team) revokeOne(ctx context.Context, b Batch, tg target, tooMany error)
 		return Result{Email: tg.email, Action: WouldRevoke, Detail: fmt.Sprintf("would revoke the pending invitation (%s)", tg.invitation.Role), Before: before}
 	}
 	res := Result{Email: tg.email, Before: before}
-	err := t.deleteRow(ctx, b, invitationRow, tg.email, "", &res)
+	err := t.deleteRow(ctx, b, invitationRow, whomFor(r, tg.email, ""), &res)
 	if err := finishDelete(&res, RevokedInvitation, AlreadyAbsent, err); err != nil {
 		return t.failure(ctx, b, res, err)
 	}

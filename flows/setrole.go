@@ -2,8 +2,8 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/roster"
@@ -62,102 +62,122 @@ func (t *Team) setRoleOne(ctx context.Context, b Batch, r *roster.Roster, tg tar
 var ErrNoSuchMember = fmt.Errorf("no such member")
 
 func (t *Team) changeRole(ctx context.Context, b Batch, email string, role roster.Role, res *Result) error {
-	loc, err := t.locate(ctx, email, "member")
+	loc := selectors.MemberRow(email)
+	l, err := t.locate(ctx, loc)
 	if err != nil {
 		return err
 	}
-	if loc.Found == 0 {
-		return fmt.Errorf("%w: %s left the page before its role could be changed", ErrNoSuchMember, email)
+	if l.Found == 0 {
+		return fmt.Errorf("%w: a complete scan of the list no longer found %s when the role change started", ErrNoSuchMember, email)
 	}
-	if roster.CanonicalRole(loc.Row.Role) == role {
+	if roster.CanonicalRole(l.Row.Role) == role {
 		return nil // an earlier attempt went through, or someone else did it
 	}
-	if loc.Row.You && roster.CanonicalRole(loc.Row.Role) == roster.Admin && role != roster.Admin {
+	if l.Row.You && roster.CanonicalRole(l.Row.Role) == roster.Admin && role != roster.Admin {
 		return refusal("%s is the signed-in user; the agent never demotes its own account", email)
 	}
-	p, before, err := t.prepareClick(ctx, b, res, loc.Token, "role", "role dropdown", email)
-	if err != nil {
+	before := t.toasts(ctx)
+	if err := t.pickRole(ctx, loc, role, startOnce(ctx, b, res, email)); err != nil {
 		return err
 	}
-	if err := t.chooseRole(ctx, p.Kind, loc.Token, p, role, "the role dropdown of "+email); err != nil {
-		return err
-	}
-	return t.awaitRole(ctx, email, role, before)
+	return t.awaitRole(ctx, loc, role, before)
 }
 
-// chooseRole picks role in a role dropdown: a native select directly, a
-// popup by opening it and clicking the option.
-func (t *Team) chooseRole(ctx context.Context, kind, rowToken string, p *selectors.Point, role roster.Role, what string) error {
-	if kind == "select" {
-		if rowToken != "" {
-			return selectors.SelectRole(ctx, t.b, rowToken, string(role))
-		}
-		return selectors.SelectByToken(ctx, t.b, p.Token, string(role))
-	}
-	if err := t.click(ctx, what, p); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(t.opts.Step)
-	for {
-		open, err := selectors.PopupOpen(ctx, t.b)
+// pickRole chooses role in the role dropdown of the row of loc: a native
+// select directly, resolving the row in the same step; a popup by clicking
+// it and then the option, each click resolved from the locator and checked
+// by the click guard.
+func (t *Team) pickRole(ctx context.Context, loc selectors.Locator, role roster.Role, first func() error) error {
+	var last error
+	for range maxResolves {
+		p, err := t.pointRow(ctx, loc, selectors.Role)
 		if err != nil {
 			return err
 		}
-		if open {
-			break
+		if p.Disabled {
+			return refusal("the page disables the role dropdown of %s (the last Admin or your own account)", loc.Email)
 		}
-		if time.Now().After(deadline) {
-			return t.errorf(agent.ErrPageChanged, "%s opened no listbox or menu within %s", what, t.opts.Step)
-		}
-		if err := sleepCtx(ctx, pollEvery); err != nil {
+		if err := first(); err != nil {
 			return err
 		}
+		if p.Kind == "select" {
+			if _, err := selectors.GuardResult(ctx, t.b); err != nil { // no click: disarm
+				return err
+			}
+			ok, err := selectors.SelectRole(ctx, t.b, loc.Email, string(role))
+			if err != nil || ok {
+				return err
+			}
+			last = fmt.Errorf("%w: the row of %s left the page while its role was chosen", errMissed, loc.Email)
+			continue
+		}
+		if err := t.clickGuarded(ctx, "the role dropdown of "+loc.Email, p); err != nil {
+			if !errors.Is(err, errMissed) {
+				return err
+			}
+			last = err
+			continue
+		}
+		err = t.chooseOption(ctx, loc, role, "the role dropdown of "+loc.Email)
+		if err == nil || !errors.Is(err, errMissed) {
+			return err
+		}
+		last = err
 	}
-	opt, err := selectors.PopupOption(ctx, t.b, string(role))
-	if err != nil {
-		_ = t.b.PressKey(ctx, "Escape")
-		return err
-	}
-	return t.click(ctx, "the option "+string(role), opt)
+	return fmt.Errorf("%w: %w (after %d tries)", agent.ErrTransient, last, maxResolves)
 }
 
-// awaitRole waits until the member's row shows role, or the page reports
-// an error.
-func (t *Team) awaitRole(ctx context.Context, email string, role roster.Role, toastsBefore []string) error {
-	deadline := time.Now().Add(t.opts.Step)
-	for {
-		if err := sleepCtx(ctx, pollEvery); err != nil {
-			return err
-		}
+// chooseOption waits for the list a role dropdown opened and clicks the
+// option for role. A failure closes the list.
+func (t *Team) chooseOption(ctx context.Context, loc selectors.Locator, role roster.Role, what string) error {
+	if err := t.waitPopup(ctx, what); err != nil {
+		return err
+	}
+	opt, err := selectors.RoleOption(ctx, t.b, loc, string(role))
+	if err != nil {
+		_ = selectors.ClosePopup(ctx, t.b)
+		return err
+	}
+	if err := t.clickGuarded(ctx, "the option "+string(role), opt); err != nil {
+		_ = selectors.ClosePopup(ctx, t.b)
+		return err
+	}
+	return nil
+}
+
+// awaitRole waits until the member's row shows role, twice in a row (a
+// failure may revert the dropdown a moment later), or the page reports an
+// error.
+func (t *Team) awaitRole(ctx context.Context, loc selectors.Locator, role roster.Role, toastsBefore []string) error {
+	shown := ""
+	streak := 0
+	ok, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
 		if msgs := t.newToasts(ctx, toastsBefore); len(msgs) > 0 && looksLikeError(msgs) {
-			return pageError("changing the role of "+email, msgs)
+			return false, pageError("changing the role of "+loc.Email, msgs)
 		}
-		loc, err := t.locate(ctx, email, "member")
+		l, err := selectors.Rendered(ctx, t.b, loc, t.opts)
+		if err == nil && l.Found == 0 {
+			l, err = t.locate(ctx, loc)
+		}
 		if err != nil {
-			return err
+			return false, err
 		}
-		if loc.Found == 1 && roster.CanonicalRole(loc.Row.Role) == role {
-			// a failure may revert the dropdown a moment later
-			if err := sleepCtx(ctx, 2*pollEvery); err != nil {
-				return err
-			}
-			if msgs := t.newToasts(ctx, toastsBefore); len(msgs) > 0 && looksLikeError(msgs) {
-				return pageError("changing the role of "+email, msgs)
-			}
-			again, err := t.locate(ctx, email, "member")
-			if err != nil {
-				return err
-			}
-			if again.Found == 1 && roster.CanonicalRole(again.Row.Role) == role {
-				return nil
-			}
+		if l.Found != 1 {
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			shown := ""
-			if loc.Found == 1 {
-				shown = loc.Row.Role
-			}
-			return t.errorf(agent.ErrNotVerified, "the row of %s shows %q, not %s, %s after choosing it", email, shown, role, t.opts.Step)
+		shown = l.Row.Role
+		if roster.CanonicalRole(shown) != role {
+			streak = 0
+			return false, nil
 		}
+		streak++
+		return streak >= 2, nil
+	})
+	if err != nil {
+		return err
 	}
+	if !ok {
+		return t.errorf(agent.ErrNotVerified, "the row of %s shows %q, not %s, %s after choosing it", loc.Email, shown, role, t.opts.Step)
+	}
+	return nil
 }

@@ -68,6 +68,9 @@ var loginPath = regexp.MustCompile(`(?i)/(login|log-in|signin|sign-in|sign_in|au
 // Open loads the Team page. A login page in its place stops at once with an
 // error wrapping agent.ErrLoginRequired.
 func (t *Team) Open(ctx context.Context) error {
+	if err := selectors.Install(ctx, t.b); err != nil {
+		return err
+	}
 	if err := t.b.Navigate(ctx, t.url); err != nil {
 		return err
 	}

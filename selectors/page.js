@@ -3,15 +3,22 @@
 // It relies only on visible text, ARIA and HTML semantics, icon identity and
 // containment: never on class names of layout, ids or DOM positions.
 //
-// Every entry point returns a plain JSON-able object. Errors are returned as
-// {error: {kind, control, message}}, never thrown, so that the Go side can
-// map them to its sentinel errors.
+// It is installed once per document (the Go side registers it to run in
+// every new document and re-injects it when a call finds it missing) and
+// defines window.__clayAgent. Every entry point returns a plain JSON-able
+// object. Errors are returned as {error: {kind, control, message}}, never
+// thrown, so that the Go side can map them to its sentinel errors.
+//
+// Targets are described, never held: a row is named by (kind, email) and
+// resolved again among the rendered rows whenever it is needed. A click is
+// checked when it happens: a guard armed before the click looks at the
+// real input events and stops any that would land outside the described
+// control.
 (function () {
   "use strict";
   const VERSION = "__VERSION__";
   if (window.__clayAgent && window.__clayAgent.version === VERSION) return;
 
-  const MARK = "data-clay-agent";
   const EMAIL_RE = /^[^\s@<>(),;:"\[\]]+@[^\s@<>(),;:"\[\]]+\.[^\s@<>(),;:"\[\]]+$/;
   const YOU_RE = /\(\s*you\s*\)/i;
   const STATUS_RE = /^(invited|pending|invitation sent|invite sent|pending invitation|awaiting response|expired)(\b.*)?$/i;
@@ -21,16 +28,34 @@
     "viewer": "Viewer",
     "sales rep": "Sales rep", "sales-rep": "Sales rep", "salesrep": "Sales rep",
   };
+  // a role name at the start of a described option: "Editor – Can edit"
+  const ROLE_LEAD_RE = /^(sales[\s-]?rep|administrator|admin|editor|viewer|user|member)(?=$|[\s–—\-:·|(,.])/i;
   const HEADING_SEL = "h1,h2,h3,h4,h5,h6,[role=heading]";
   const DIALOG_SEL = "dialog[open],[role=dialog],[role=alertdialog]";
   const POPUP_SEL = "[role=listbox],[role=menu]";
-  const CONTROL_SEL = "button,[role=button],select,[role=combobox],input,textarea,a[href],[role=menuitem],[role=option],[role=switch],[role=checkbox]";
+  const ITEM_SEL = "[role=option],[role=menuitem],[role=menuitemradio],[role=menuitemcheckbox]";
+  const CLICKABLE_SEL = "button,[role=button],a[href],select,[role=combobox],[aria-haspopup]:not([aria-haspopup=false]),[role=menuitem],[role=menuitemradio],[role=menuitemcheckbox],[role=option],input[type=submit],input[type=button]";
   const STOP_SEL = "body,main,[role=main],form,dialog,[role=dialog],[role=alertdialog],nav,header,aside,footer,table,thead,tbody,ul,ol,[role=grid],[role=list],[role=table],[role=rowgroup],[role=listbox],[role=menu],[role=tablist],[role=tabpanel]";
   const SEMANTIC_ROW_SEL = "tr,[role=row],li,[role=listitem]";
   const TRASH_ICON_RE = /(^|[\s_:-])(lucide-trash(-2)?|trash(-2|-can|-alt|-o)?|fa-trash(-can|-alt)?|delete|remove|bin|x-circle|user-minus|user-x)($|[\s_:-])/i;
   const REMOVE_NAME_RE = /\b(remove|delete|trash|revoke|cancel invitation|cancel invite)\b/i;
-  const SECTION_MEMBERS_RE = /^(team|team members|members|workspace members|people)$/i;
-  const SECTION_INVITES_RE = /^(pending invitations?|invitations?|pending invites?|invites?|pending)(\s*\(\d+\))?$/i;
+  const COUNT = "\\s*[(\\[]?\\s*([\\d.,\\u00a0\\u202f ]*\\d)\\s*[)\\]]?";
+  const MEMBERS_WORDS = "team|team members|members|workspace members|people";
+  const INVITES_WORDS = "pending invitations?|invitations?|pending invites?|invites?|pending";
+  const SECTION_MEMBERS_RE = new RegExp("^(" + MEMBERS_WORDS + ")(" + COUNT + ")?$", "i");
+  const SECTION_INVITES_RE = new RegExp("^(" + INVITES_WORDS + ")(" + COUNT + ")?$", "i");
+  const MEMBERS_COUNT_RE = new RegExp("^(?:" + MEMBERS_WORDS + ")" + COUNT + "$", "i");
+  const MEMBERS_COUNT_AFTER_RE = /^([\d.,\u00a0\u202f ]*\d)\s+(?:team\s+)?(?:members?|people)$/i;
+  const INVITES_COUNT_RE = new RegExp("^(?:" + INVITES_WORDS + ")" + COUNT + "$", "i");
+  const SHOWING_RE = /^(?:showing|displaying|viewing)?\s*([\d.,]*\d)\s*(?:[–—-]|to)\s*([\d.,]*\d)\s+of\s+([\d.,]*\d)(?:\s+(?:members?|people|results|rows|users))?$/i;
+  const SHOWING_EMPTY_RE = /^(?:showing|displaying|viewing)\s+0\s+of\s+0(?:\s+\w+)?$/i;
+  const NEXT_RE = /^(next|next page|go to next page|›|→|>)$/i;
+  const NEXT_LOOSE_RE = /^next\b/i;
+  const PREV_RE = /^(previous|prev|previous page|go to previous page|‹|←|<)$/i;
+  const PREV_LOOSE_RE = /^(previous|prev)\b/i;
+  const FIRST_RE = /^(first|first page|go to first page|«|⏮)$/i;
+  const PAGE_NO_RE = /^(?:page\s+|go to page\s+)?(\d+)$/i;
+  const MORE_RE = /^((load|show|view|see)\s+more\b(?!\s+actions)|more$|more\s*…$)/i;
 
   // ---------- small helpers ----------
 
@@ -174,7 +199,7 @@
 
   function teamHeading() {
     for (const h of document.querySelectorAll(HEADING_SEL)) {
-      if (isVisible(h) && SECTION_MEMBERS_RE.test(headingText(h))) return headingText(h);
+      if (isVisible(h) && !inOverlay(h) && SECTION_MEMBERS_RE.test(headingText(h))) return headingText(h);
     }
     return "";
   }
@@ -380,6 +405,7 @@
       break;
     }
     const removes = removeControl(row, rc ? rc.el : null);
+    const menus = removes.length ? [] : actionsMenuButtons(row, rc);
     return {
       email: r.email,
       name: name,
@@ -390,14 +416,30 @@
       roleControl: rc ? rc.kind : "",
       roleDisabled: rc ? isDisabled(rc.el) : true,
       removeControls: removes.length,
-      removeDisabled: removes.length ? removes.every(isDisabled) : true,
+      removeDisabled: removes.length ? removes.every(isDisabled) : menus.length ? menus.every(isDisabled) : true,
+      actionsMenu: menus.length > 0,
     };
+  }
+
+  // actionsMenuButton finds the row's actions menu: a button that opens a
+  // menu (aria-haspopup menu or true) and is not the role dropdown, e.g.
+  // an icon-only "More actions" or "…".
+  function actionsMenuButtons(row, rc) {
+    const out = [];
+    for (const c of row.querySelectorAll("button,[role=button],[aria-haspopup]")) {
+      if (!isVisible(c)) continue;
+      if (rc && (c === rc.el || rc.el.contains(c) || c.contains(rc.el))) continue;
+      const hp = (c.getAttribute("aria-haspopup") || "").toLowerCase();
+      if (hp !== "menu" && hp !== "true") continue;
+      if (canonicalRole(accName(c))) continue;
+      out.push(c);
+    }
+    return out;
   }
 
   function classify(d) {
     if (d.section === "invitations") return "invitation";
     if (d.status) return "invitation";
-    if (d.section === "members") return d.role || d.roleControl ? "member" : "";
     return d.role || d.roleControl ? "member" : "";
   }
 
@@ -409,9 +451,9 @@
 
   function rowSignature(r) {
     let sig = r.section + "\u0000" + r.email + "\u0000" + r.row.textContent;
-    for (const c of r.row.querySelectorAll("select,button,[role=button],[role=combobox],[aria-disabled]")) {
+    for (const c of r.row.querySelectorAll("select,button,[role=button],[role=combobox],[aria-disabled],[aria-haspopup]")) {
       sig += "\u0000" + (c.value || "") + (c.disabled ? "d" : "") + (c.getAttribute("aria-disabled") || "") +
-        (c.getAttribute("aria-label") || "") + (c.getAttribute("title") || "");
+        (c.getAttribute("aria-label") || "") + (c.getAttribute("title") || "") + (c.getAttribute("aria-haspopup") || "");
     }
     return sig;
   }
@@ -426,20 +468,22 @@
     return d;
   }
 
+  // snapshot describes the rows rendered now, in one synchronous pass: no
+  // re-render can happen in the middle of it.
   function snapshot() {
     const rs = rows();
     const members = [];
     const invitations = [];
-    const byKey = new Map();
+    const byRow = new Map();
     for (const r of rs) {
       const d = describeCached(r);
       const kind = classify(d);
       if (!kind) continue;
       d.kind = kind;
-      byKey.set(r.row, d);
+      byRow.set(r.row, d);
       (kind === "member" ? members : invitations).push(d);
     }
-    return { members: members, invitations: invitations, rows: rs, byRow: byKey };
+    return { members: members, invitations: invitations, rows: rs, byRow: byRow };
   }
 
   function pageInfo() {
@@ -453,7 +497,7 @@
   }
 
   // waitReady waits until the Team page has settled: no busy marker, member
-  // rows, and the same rows on two checks in a row.
+  // or invitation rows, and the same rows on two checks in a row.
   async function waitReady(timeoutMs) {
     const deadline = Date.now() + timeoutMs;
     let last = null;
@@ -464,7 +508,7 @@
         const sig = quickEmails().join(",");
         if (sig && sig === last) {
           const s = snapshot();
-          if (s.members.length > 0) return { info: info, snap: s };
+          if (s.members.length > 0 || (s.invitations.length > 0 && info.heading)) return { info: info, snap: s };
         }
         last = sig;
       } else {
@@ -475,7 +519,142 @@
     }
   }
 
-  // ---------- collection across pagination and virtualization ----------
+  function notReady(info) {
+    if (info.busy) return err("timeout", "the member list", "the member list stayed busy (aria-busy or a spinner)");
+    const s = snapshot();
+    if (s.members.length === 0) {
+      if (!info.heading) return err("contract", "the Team heading and member rows", "no \"Team\" heading and no member rows with an email, a role and controls");
+      return err("contract", "member rows", "a \"Team\" heading but no member rows with an email and a role");
+    }
+    return err("timeout", "the member list", "the member list kept changing");
+  }
+
+  // ---------- what the page says of itself: counts and position ----------
+
+  function num(s) {
+    const n = parseInt(String(s).replace(/[^\d]/g, ""), 10);
+    return isNaN(n) ? -1 : n;
+  }
+
+  // statedCounts reads the counts the page states outside its rows: a
+  // heading with a count ("Team members 60", "Pending invitations (3)"),
+  // "Showing 1–25 of 300", "60 members".
+  function statedCounts() {
+    const out = { members: [], invitations: [], from: -1, to: -1, of: -1, texts: [] };
+    for (const h of document.querySelectorAll(HEADING_SEL)) {
+      if (!isVisible(h) || inOverlay(h)) continue;
+      const t = headingText(h);
+      let m = MEMBERS_COUNT_RE.exec(t) || MEMBERS_COUNT_AFTER_RE.exec(t);
+      if (m) { out.members.push(num(m[1])); out.texts.push(t); continue; }
+      m = INVITES_COUNT_RE.exec(t);
+      if (m) { out.invitations.push(num(m[1])); out.texts.push(t); }
+    }
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+      acceptNode(n) { return /\d/.test(n.nodeValue) || /showing|member|people/i.test(n.nodeValue) ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_SKIP; },
+    });
+    const seen = new Set();
+    let n;
+    while ((n = walker.nextNode())) {
+      // the text of the nearest block around the node: "Showing <b>1</b>–<b>25</b> of <b>300</b>"
+      for (let el = n.parentElement, i = 0; el && el !== document.body && i < 3; el = el.parentElement, i++) {
+        if (seen.has(el)) break;
+        seen.add(el);
+        const t = norm(el.textContent);
+        if (t.length > 60 || t.indexOf("@") >= 0) break;
+        if (el.closest(HEADING_SEL) || inOverlay(el) || ariaHidden(el) || !isVisible(el)) break;
+        let m = SHOWING_RE.exec(t);
+        if (m) {
+          out.from = num(m[1]); out.to = num(m[2]); out.of = num(m[3]);
+          out.members.push(out.of); out.texts.push(t);
+          break;
+        }
+        if (SHOWING_EMPTY_RE.test(t)) { out.from = 0; out.to = 0; out.of = 0; out.members.push(0); out.texts.push(t); break; }
+        m = MEMBERS_COUNT_AFTER_RE.exec(t);
+        if (m) { out.members.push(num(m[1])); out.texts.push(t); break; }
+      }
+    }
+    return out;
+  }
+
+  // ---------- pagination ----------
+
+  function pagerControls() {
+    const btns = Array.from(document.querySelectorAll("button,[role=button],a,[role=link]"))
+      .filter((b) => isVisible(b) && !inOverlay(b) && !ariaHidden(b));
+    const out = { next: null, prev: null, first: null, pages: [] };
+    const loose = { next: null, prev: null };
+    let last = null;
+    for (const b of btns) {
+      const n = accName(b);
+      if (NEXT_RE.test(n)) { if (!out.next) out.next = b; continue; }
+      if (PREV_RE.test(n)) { if (!out.prev) out.prev = b; continue; }
+      if (FIRST_RE.test(n)) { if (!out.first) out.first = b; continue; }
+      if (n === "»") { last = b; continue; }
+      if (NEXT_LOOSE_RE.test(n) && !loose.next) loose.next = b;
+      if (PREV_LOOSE_RE.test(n) && !loose.prev) loose.prev = b;
+      const m = PAGE_NO_RE.exec(n);
+      if (m && (/^page\b|^go to page\b/i.test(n) || b.closest("nav,[role=navigation]") || b.hasAttribute("aria-current"))) {
+        const cur = b.getAttribute("aria-current");
+        out.pages.push({ n: parseInt(m[1], 10), el: b, current: (cur && cur !== "false") || b.getAttribute("aria-pressed") === "true" || b.getAttribute("aria-selected") === "true" });
+      }
+    }
+    if (!out.next) out.next = loose.next || last; // "»" is "next" only when nothing else is
+    if (!out.prev) out.prev = loose.prev;
+    return out;
+  }
+
+  // pageSig is what changes when the list shows another page.
+  function pageSig() {
+    const s = statedCounts();
+    return quickEmails().join(",") + "|" + s.from + "-" + s.to;
+  }
+
+  // clickAndSettle clicks a paging control once and waits until the list
+  // shows something else and has settled (not busy, the same rows twice).
+  // It never clicks again: a slow page is waited for, not clicked twice.
+  async function clickAndSettle(el, control, stepTimeout) {
+    const before = pageSig();
+    el.click();
+    const changed = await settle(() => !busy() && pageSig() !== before, stepTimeout);
+    if (!changed) return err("timeout", control, "the list did not change within " + stepTimeout + " ms after clicking " + control);
+    let last = pageSig();
+    const stable = await settle(() => { const s = busy() ? null : pageSig(); const ok = s !== null && s === last; last = s; return ok; }, stepTimeout);
+    if (!stable) return err("timeout", control, "the list kept changing after clicking " + control);
+    return null;
+  }
+
+  function enabled(el) { return !!el && !isDisabled(el); }
+
+  // atFirstPage reports whether nothing says the list is past its start.
+  function atFirstPage(p, counts) {
+    if (enabled(p.prev) || enabled(p.first)) return false;
+    if (p.pages.some((x) => x.current && x.n !== 1)) return false;
+    if (counts.from > 1) return false;
+    return true;
+  }
+
+  // rewindPages brings a paged list back to its first page: the first-page
+  // control, page 1, or Previous until it is disabled.
+  async function rewindPages(stepTimeout, notes) {
+    for (let i = 0; i < 100000; i++) {
+      const p = pagerControls();
+      const counts = statedCounts();
+      if (atFirstPage(p, counts)) return { rewound: i > 0 };
+      const one = p.pages.find((x) => x.n === 1 && !x.current && enabled(x.el));
+      const target = enabled(p.first) ? p.first : one ? one.el : enabled(p.prev) ? p.prev : null;
+      if (!target) {
+        return err("cannot-rewind", "the first page of the list", "the list is not on its first page (it shows rows " + counts.from + "–" + counts.to + ") and offers no Previous or first-page control");
+      }
+      const e = await clickAndSettle(target, "the \"" + accName(target) + "\" page control", stepTimeout);
+      if (e) return e;
+      if (i === 0) notes.push("rewound the list to its first page");
+    }
+    return err("timeout", "the first page of the list", "could not reach the first page");
+  }
+
+  // ---------- scrolling ----------
+
+  function isDocScroller(s) { return s === document.scrollingElement || s === document.documentElement || s === document.body; }
 
   function scrollerOf(el) {
     for (let a = el.parentElement; a && a !== document.body && a !== document.documentElement; a = a.parentElement) {
@@ -488,45 +667,19 @@
     return se.scrollHeight > se.clientHeight + 4 ? se : null;
   }
 
-  function moreButton() {
-    const btns = Array.from(document.querySelectorAll("button,[role=button],a")).filter((b) => isVisible(b) && !inOverlay(b) && !isDisabled(b));
-    for (const b of btns) {
-      const n = accName(b);
-      if (/^(load|show|view|see)\s+more(\s+(members|people|rows|results))?\b/i.test(n) || /^more$/i.test(n)) return { el: b, kind: "more" };
-    }
-    for (const b of btns) {
-      const n = accName(b);
-      if (/^(next|next page|go to next page|›|»|→)$/i.test(n) || /^next\b/i.test(n)) return { el: b, kind: "next" };
-    }
-    return null;
+  function listScroller() {
+    const s = snapshot();
+    const first = s.rows.find((r) => s.byRow.has(r.row));
+    return first ? scrollerOf(first.row) : null;
   }
 
-  function addAll(acc, s) {
-    for (const list of [s.members, s.invitations]) {
-      const step = new Map();
-      for (const d of list) {
-        const k = d.kind + "\u0000" + d.email;
-        const arr = step.get(k) || [];
-        arr.push(d);
-        step.set(k, arr);
-      }
-      for (const [k, arr] of step) {
-        const prev = acc.get(k) || [];
-        // a duplicate only counts when both rows are rendered at once
-        for (let i = 0; i < arr.length; i++) {
-          if (i < prev.length) prev[i] = arr[i]; else prev.push(arr[i]);
-        }
-        acc.set(k, prev);
-      }
-    }
+  function jumpTo(scroller, y) {
+    if (isDocScroller(scroller)) window.scrollTo(0, y); else scroller.scrollTop = y;
+    (isDocScroller(scroller) ? window : scroller).dispatchEvent(new Event("scroll"));
   }
 
-  function emailSet(s) {
-    const set = new Set();
-    for (const d of s.members) set.add("m" + d.email);
-    for (const d of s.invitations) set.add("i" + d.email);
-    return set;
-  }
+  function maxTop(scroller) { return Math.max(0, scroller.scrollHeight - scroller.clientHeight); }
+  function topOf(scroller) { return isDocScroller(scroller) ? (window.scrollY || scroller.scrollTop) : scroller.scrollTop; }
 
   // settle waits for the page to react to a scroll or a click: first a
   // task, then frames until the check passes or the time is up.
@@ -541,12 +694,16 @@
     return false;
   }
 
+  // waitNotBusy waits for the busy markers to go away.
+  async function waitNotBusy(timeoutMs) {
+    if (!busy()) return true;
+    return settle(() => !busy(), timeoutMs);
+  }
+
   // rowsInView counts the email rows inside the scroller's viewport,
   // without describing them.
   function rowsInView(scroller) {
-    const vr = scroller === document.scrollingElement || scroller === document.documentElement
-      ? { top: 0, bottom: window.innerHeight }
-      : scroller.getBoundingClientRect();
+    const vr = isDocScroller(scroller) ? { top: 0, bottom: window.innerHeight } : scroller.getBoundingClientRect();
     let n = 0;
     for (const f of emailElements()) {
       const b = f.el.getBoundingClientRect();
@@ -555,143 +712,235 @@
     return n;
   }
 
-  // scrollThrough walks a scroll container from top to bottom and feeds
-  // every rendered row to visit. It stops early when visit returns true.
-  async function scrollThrough(scroller, visit, stepTimeout) {
-    const isDoc = scroller === document.scrollingElement || scroller === document.documentElement;
-    const setTop = (y) => {
-      if (isDoc) window.scrollTo(0, y); else scroller.scrollTop = y;
-      (isDoc ? window : scroller).dispatchEvent(new Event("scroll"));
-    };
-    setTop(0);
-    await settle(() => rowsInView(scroller) > 0, stepTimeout);
-    let guard = 0;
-    for (;;) {
+  // growAtEnd waits, at the bottom of a scroller, for rows that load on
+  // reaching the end. It returns "grew", "end" (nothing loading, nothing
+  // new after a grace period) or an error.
+  async function growAtEnd(scroller, stepTimeout) {
+    const h = scroller.scrollHeight;
+    const n = quickEmails().length;
+    const grew = () => scroller.scrollHeight > h + 1 || quickEmails().length > n;
+    await settle(() => grew() || busy(), 400);
+    if (busy() && !(await waitNotBusy(stepTimeout))) {
+      return err("timeout", "the member list", "the list stayed busy for " + stepTimeout + " ms after scrolling to its end");
+    }
+    if (grew()) return "grew";
+    // one more look: a page may start loading a moment after the scroll
+    await settle(() => grew() || busy(), 150);
+    if (busy() && !(await waitNotBusy(stepTimeout))) {
+      return err("timeout", "the member list", "the list stayed busy for " + stepTimeout + " ms after scrolling to its end");
+    }
+    return grew() ? "grew" : "end";
+  }
+
+  // scrollThrough walks a scroll container from y to its proven end and
+  // feeds every rendered row to visit. It stops early when visit returns
+  // true. It returns {hit}, or an error.
+  async function scrollThrough(scroller, fromY, visit, stepTimeout) {
+    jumpTo(scroller, fromY);
+    await settle(() => rowsInView(scroller) > 0 && !busy(), stepTimeout);
+    for (let guard = 0; guard < 200000; guard++) {
       const s = snapshot();
-      if (visit(s)) return true;
-      const top = scroller.scrollTop;
-      const max = scroller.scrollHeight - scroller.clientHeight;
+      if (visit(s)) return { hit: true };
+      const top = topOf(scroller);
+      const max = maxTop(scroller);
       if (top >= max - 1) {
-        // rows that load on reaching the end
-        const h = scroller.scrollHeight;
-        await settle(() => scroller.scrollHeight > h || busy(), 120);
-        while (busy()) { await sleep(30); if (++guard > 100000) break; }
-        if (scroller.scrollHeight <= h + 1) return false;
+        const g = await growAtEnd(scroller, stepTimeout);
+        if (g.error) return g;
+        if (g === "end") {
+          const last = snapshot();
+          if (visit(last)) return { hit: true };
+          return { hit: false };
+        }
+        continue;
       }
       // step past the last rendered row, but at least most of a view
-      const vr = isDoc ? { top: 0 } : scroller.getBoundingClientRect();
+      const vr = isDocScroller(scroller) ? { top: 0 } : scroller.getBoundingClientRect();
       let lastTop = 0;
       for (const r of s.rows) {
-        if (!isDoc && !scroller.contains(r.row)) continue;
+        if (!isDocScroller(scroller) && !scroller.contains(r.row)) continue;
         const b = r.row.getBoundingClientRect();
         const y = b.top - vr.top + top;
         if (y > lastTop) lastTop = y;
       }
-      const view = scroller.clientHeight || window.innerHeight;
+      const view = isDocScroller(scroller) ? window.innerHeight : (scroller.clientHeight || window.innerHeight);
       let next = Math.max(top + Math.floor(view * 0.9), Math.floor(lastTop) - 4);
       if (next > top + view * 4) next = top + Math.floor(view * 0.9);
       if (next <= top) next = top + Math.max(1, Math.floor(view * 0.9));
-      setTop(Math.min(next, max));
+      jumpTo(scroller, Math.min(next, max));
       await settle(() => rowsInView(scroller) > 0 && !busy(), stepTimeout);
-      if (++guard > 100000) return false;
     }
+    return err("timeout", "the member list", "the list never reached its end");
   }
 
-  function isDocScroller(s) { return s === document.scrollingElement || s === document.documentElement; }
-
-  function jumpTo(scroller, y) {
-    if (isDocScroller(scroller)) window.scrollTo(0, y); else scroller.scrollTop = y;
-    (isDocScroller(scroller) ? window : scroller).dispatchEvent(new Event("scroll"));
+  // exploreScroll reads a list that may need scrolling: a virtualized list
+  // (rows leave the DOM) is walked from fromTop (or from where it is) to
+  // its end; an infinite list (rows are added at the end) is grown until it
+  // stops growing. It returns {hit, how}, or an error.
+  async function exploreScroll(fromTop, visit, stepTimeout, notes) {
+    const scroller = listScroller();
+    if (!scroller) {
+      return { hit: visit(snapshot()), how: "no scrolling" };
+    }
+    if (fromTop && topOf(scroller) > 0) {
+      jumpTo(scroller, 0);
+      await settle(() => rowsInView(scroller) > 0 && !busy(), stepTimeout);
+    }
+    if (visit(snapshot())) return { hit: true };
+    const startTop = topOf(scroller);
+    const before = new Set(quickEmails());
+    // jump to the far end: rows that leave the DOM give a virtualized list away
+    jumpTo(scroller, scroller.scrollHeight);
+    const sameAsBefore = () => { const q = quickEmails(); return q.length === before.size && q.every((e) => before.has(e)); };
+    await settle(() => !sameAsBefore() || busy(), 80);
+    if (!(await waitNotBusy(stepTimeout))) return err("timeout", "the member list", "the list stayed busy after scrolling");
+    const after = new Set(quickEmails());
+    let lost = false;
+    for (const e of before) if (!after.has(e)) { lost = true; break; }
+    if (lost) {
+      notes.push("virtualized list: scrolled through");
+      const r = await scrollThrough(scroller, startTop, visit, stepTimeout);
+      if (r.error) return r;
+      return { hit: r.hit, how: "scrolled to the end of a virtualized list" };
+    }
+    // rows are kept: grow the list until it stops growing
+    let grown = after.size > before.size;
+    for (let i = 0; i < 100000; i++) {
+      if (visit(snapshot())) return { hit: true };
+      jumpTo(scroller, scroller.scrollHeight);
+      const g = await growAtEnd(scroller, stepTimeout);
+      if (g.error) return g;
+      if (g === "end") break;
+      grown = true;
+    }
+    if (grown) notes.push("rows loaded on scroll");
+    return { hit: visit(snapshot()), how: grown ? "scrolled until nothing more loaded" : "scrolled to the end" };
   }
 
-  // loadAllMore clicks "Load more" until it is gone. It returns an error
-  // object when a click does not change the list in time.
-  async function loadAllMore(stepTimeout, notes, stop) {
-    const all = document.getElementsByTagName("*");
-    let more = null;
-    for (let pages = 0; pages < 100000; pages++) {
-      // the same "Load more" element usually stays: keep it while it does
-      if (!(more && more.el.isConnected && isVisible(more.el) && !isDisabled(more.el) && /more/i.test(accName(more.el)))) {
-        more = moreButton();
-      }
-      if (!more || more.kind !== "more") return null;
-      if (stop && stop()) return null;
-      const count = all.length;
-      const btn = more.el;
-      btn.click();
-      // cheap checks first: busy() scans the whole document
-      const ok = await settle(() => (all.length > count || !btn.isConnected || !isVisible(btn)) && !busy(), stepTimeout);
-      if (!ok) return err("timeout", "the \"Load more\" button", "the list did not grow after clicking " + accName(btn));
-      if (notes.length < 3 || pages % 50 === 0) notes.push("clicked Load more");
+  // moreButton finds an enabled "Load more" control.
+  function moreButton() {
+    for (const b of document.querySelectorAll("button,[role=button],a")) {
+      if (!isVisible(b) || inOverlay(b) || isDisabled(b) || b.hasAttribute("aria-haspopup")) continue;
+      if (MORE_RE.test(accName(b))) return b;
     }
     return null;
   }
 
-  // textHasEmail reports, cheaply, whether the page's text holds email as a
-  // whole address (not inside a longer one), ignoring ASCII case.
-  function textHasEmail(email) {
-    const want = emailKey(email);
-    const text = (document.body.textContent || "").replace(/[A-Z]/g, (c) => c.toLowerCase());
-    const emailChar = /[A-Za-z0-9._%+\-@]/;
-    for (let i = text.indexOf(want); i >= 0; i = text.indexOf(want, i + 1)) {
-      const before = i > 0 ? text[i - 1] : "";
-      const after = text[i + want.length] || "";
-      if (!emailChar.test(before) && !/[A-Za-z0-9_%+\-@]/.test(after) && !(after === "." && /[A-Za-z0-9]/.test(text[i + want.length + 1] || ""))) {
-        return true;
-      }
+  // loadAllMore clicks "Load more" until it is gone, looking at the rows
+  // after each click: visit may stop it early.
+  async function loadAllMore(stepTimeout, notes, visit) {
+    const all = document.getElementsByTagName("*");
+    let more = null;
+    for (let pages = 0; pages < 100000; pages++) {
+      if (!(more && more.isConnected && isVisible(more) && !isDisabled(more) && MORE_RE.test(accName(more)))) more = moreButton();
+      if (!more) return { hit: false };
+      const count = all.length;
+      const btn = more;
+      const sig = quickEmails().length;
+      btn.click();
+      const ok = await settle(() => (all.length !== count || !btn.isConnected || !isVisible(btn) || isDisabled(btn)) && !busy() && quickEmails().length !== sig, stepTimeout);
+      if (!ok) return err("timeout", "the \"Load more\" button", "the list did not grow within " + stepTimeout + " ms after clicking " + accName(btn));
+      if (notes.length < 3 || pages % 50 === 0) notes.push("clicked Load more");
+      if (visit && visit(snapshot())) return { hit: true };
     }
-    return false;
+    return err("timeout", "the \"Load more\" button", "the list never stopped loading more");
   }
 
-  // exploreScroll finds out whether the list needs scrolling to show all of
-  // its rows: a virtualized list (rows leave the DOM) is walked from top to
-  // bottom, an infinite list (rows are added at the end) is grown until it
-  // stops growing.
-  async function exploreScroll(acc, stepTimeout, notes, visit) {
-    const s = snapshot();
-    if (visit(s)) return true;
-    const first = s.rows[0];
-    const scroller = first ? scrollerOf(first.row) : null;
-    if (!scroller) return false;
-    const before = new Set(quickEmails());
-    const startTop = scroller.scrollTop;
-    // jump to the far end from here: rows that leave the DOM give a
-    // virtualized list away
-    const atEnd = startTop > (scroller.scrollHeight - scroller.clientHeight) / 2;
-    jumpTo(scroller, atEnd ? 0 : scroller.scrollHeight);
-    const sameAsBefore = () => { const q = quickEmails(); return q.length === before.size && q.every((e) => before.has(e)); };
-    await settle(() => !sameAsBefore(), 60);
-    while (busy()) await sleep(20);
-    const after = quickEmails();
-    const afterSet = new Set(after);
-    let lost = false;
-    for (const e of before) if (!afterSet.has(e)) { lost = true; break; }
-    if (lost) {
-      notes.push("virtualized list: scrolled through");
-      const hit = await scrollThrough(scroller, visit, stepTimeout);
-      // a hit stays in view: scrolling back would unrender it
-      if (!hit) jumpTo(scroller, startTop);
-      return hit;
+  // ---------- the complete scan ----------
+
+  // scan walks the list from its start (rewind) or from where it is, to
+  // its proven end: every "Load more" clicked, every page turned, every
+  // scroller scrolled to its end with nothing loading. visit sees every
+  // snapshot and may stop the scan early by returning true. The answer
+  // says how the start and the end were established.
+  async function scan(rewind, visit, stepTimeout, notes) {
+    const proof = { start: "", end: "", pages: 1 };
+    if (rewind) {
+      const r = await rewindPages(stepTimeout, notes);
+      if (r.error) return r;
+      proof.start = r.rewound ? "rewound to the first page" : "the first page";
+    } else {
+      proof.start = "where the list was";
     }
-    if (after.length > before.size) {
-      notes.push("rows loaded on scroll");
-      let h = scroller.scrollHeight;
-      for (let i = 0; i < 100000; i++) {
-        jumpTo(scroller, scroller.scrollHeight);
-        const grew = await settle(() => scroller.scrollHeight > h && !busy(), 500);
-        if (!grew) break;
-        h = scroller.scrollHeight;
+    let counts = statedCounts();
+    for (;;) {
+      // the member rows seen on this page: a page that says which rows it
+      // shows ("Showing 26–50 of 300") must show that many
+      const seen = new Set();
+      const see = (s) => { for (const d of s.members) seen.add(emailKey(d.email)); return visit(s); };
+      const more = await loadAllMore(stepTimeout, notes, see);
+      if (more.error) return more;
+      if (more.hit) return { hit: true, proof: proof };
+      const ex = await exploreScroll(rewind, see, stepTimeout, notes);
+      if (ex.error) return ex;
+      if (ex.hit) return { hit: true, proof: proof };
+      counts = statedCounts();
+      if ((rewind || proof.pages > 1) && counts.from > 0 && counts.to >= counts.from && seen.size !== counts.to - counts.from + 1) {
+        return err("incomplete", "the member list", "the page says \"" + counts.texts.join("; ") + "\" but shows " + seen.size + " member rows");
       }
-      const hit = visit(snapshot());
-      if (!hit) jumpTo(scroller, startTop);
-      return hit;
+      const p = pagerControls();
+      if (!p.next) { proof.end = "no Next control" + (ex.how ? ", " + ex.how : ""); break; }
+      if (isDisabled(p.next)) { proof.end = "the Next control is disabled" + (ex.how ? ", " + ex.how : ""); break; }
+      const before = counts;
+      const e = await clickAndSettle(p.next, "the \"Next\" page control", stepTimeout);
+      if (e) return e;
+      proof.pages++;
+      counts = statedCounts();
+      if (before.to > 0 && counts.from > 0 && counts.from !== before.to + 1) {
+        return err("incomplete", "the \"Next\" page control", "the list went from rows " + before.from + "–" + before.to + " to rows " + counts.from + "–" + counts.to + ": a page was skipped or repeated");
+      }
+      if (proof.pages % 25 === 0 || proof.pages === 2) notes.push("went to page " + proof.pages);
+      if (proof.pages > 100000) return err("timeout", "the \"Next\" page control", "the list never reached its last page");
     }
-    jumpTo(scroller, startTop);
-    return false;
+    return { hit: false, proof: proof };
   }
 
-  // collect reads every member and invitation, following "Load more" and
-  // "Next" controls and scrolling virtualized lists.
+  // accumulate keeps every row seen during a scan, once per kind and email;
+  // two rows for one email count twice only when both are rendered at once.
+  function accumulate(acc, s) {
+    for (const list of [s.members, s.invitations]) {
+      const step = new Map();
+      for (const d of list) {
+        const k = d.kind + "\u0000" + emailKey(d.email);
+        const arr = step.get(k) || [];
+        arr.push(d);
+        step.set(k, arr);
+      }
+      for (const [k, arr] of step) {
+        const prev = acc.get(k) || [];
+        for (let i = 0; i < arr.length; i++) {
+          if (i < prev.length) prev[i] = arr[i]; else prev.push(arr[i]);
+        }
+        acc.set(k, prev);
+      }
+    }
+  }
+
+  function tally(acc) {
+    const members = [];
+    const invitations = [];
+    for (const [, arr] of acc) for (const d of arr) (d.kind === "member" ? members : invitations).push(d);
+    return { members: members, invitations: invitations };
+  }
+
+  // checkCounts compares what a complete scan counted with every count the
+  // page states. A mismatch means rows the scan did not see.
+  function checkCounts(members, invitations) {
+    const c = statedCounts();
+    for (const n of c.members) {
+      if (n >= 0 && n !== members) {
+        return err("incomplete", "the member list", "the page says \"" + c.texts.join("; ") + "\" but a complete scan found " + members + " member rows");
+      }
+    }
+    for (const n of c.invitations) {
+      if (n >= 0 && n !== invitations) {
+        return err("incomplete", "the pending invitations", "the page says \"" + c.texts.join("; ") + "\" but a complete scan found " + invitations + " pending invitations");
+      }
+    }
+    return null;
+  }
+
+  // collect reads every member and invitation with a complete scan from
+  // the start of the list to its proven end.
   async function collect(opts) {
     opts = opts || {};
     const stepTimeout = opts.stepTimeoutMs || 5000;
@@ -700,213 +949,356 @@
     if (ready.timeout) return Object.assign({ info: ready.info }, notReady(ready.info));
     const acc = new Map();
     const notes = [];
-    let pages = 0;
-    for (;;) {
-      const e = await loadAllMore(stepTimeout, notes);
-      if (e) return Object.assign({ info: pageInfo() }, e);
-      await exploreScroll(acc, stepTimeout, notes, (snap) => { addAll(acc, snap); return false; });
-      const more = moreButton();
-      if (!more || more.kind !== "next") break;
-      if (++pages > 10000) break;
-      const sig = quickEmails().join(",");
-      more.el.click();
-      const ok = await settle(() => !busy() && quickEmails().join(",") !== sig, stepTimeout);
-      if (!ok) return Object.assign({ info: pageInfo() }, err("timeout", "the \"Next\" page button", "the list did not change after clicking " + accName(more.el)));
-      notes.push("went to the next page");
-    }
-    const members = [];
-    const invitations = [];
-    for (const [, arr] of acc) {
-      for (const d of arr) (d.kind === "member" ? members : invitations).push(d);
-    }
-    return { info: pageInfo(), members: members, invitations: invitations, notes: notes, pages: pages };
-  }
-
-  function notReady(info) {
-    if (info.busy) return err("timeout", "the member list", "the member list stayed busy (aria-busy or a spinner)");
-    const s = snapshot();
-    if (s.members.length === 0) {
-      if (!info.heading) return err("contract", "the Team heading and member rows", "no \"Team\" heading and no member rows with an email, a role and controls");
-      return err("contract", "member rows", "a \"Team\" heading but no member rows with an email and a role");
-    }
-    return err("timeout", "the member list", "the member list kept changing");
+    const r = await scan(true, (s) => { accumulate(acc, s); return false; }, stepTimeout, notes);
+    if (r.error) return Object.assign({ info: pageInfo() }, r);
+    const t = tally(acc);
+    const e = checkCounts(t.members.length, t.invitations.length);
+    if (e) return Object.assign({ info: pageInfo() }, e);
+    return { info: pageInfo(), members: t.members, invitations: t.invitations, notes: notes, pages: r.proof.pages, proof: r.proof };
   }
 
   // ---------- locating one row ----------
 
-  function matchRows(email, kind) {
+  // matchRows returns the rendered rows of kind for email.
+  function matchRows(s, email, kind) {
     const want = emailKey(email);
-    const s = snapshot();
-    const list = kind === "invitation" ? s.invitations : s.members;
     const hits = [];
     for (const r of s.rows) {
       const d = s.byRow.get(r.row);
-      if (!d || d.kind !== kind) continue;
-      if (emailKey(d.email) === want) hits.push({ row: r.row, d: d });
+      if (d && d.kind === kind && emailKey(d.email) === want) hits.push({ row: r.row, emailEl: r.emailEl, d: d });
     }
-    return { hits: hits, total: list.length };
+    return hits;
   }
 
-  // locate brings the row of email into the DOM and marks it. It looks at
-  // the rendered rows, then scrolls, then follows "Load more" and "Next".
+  function located(s, email, kind, proof, how) {
+    const hits = matchRows(s, email, kind);
+    if (hits.length > 1) return Object.assign({ info: pageInfo(), found: hits.length }, err("ambiguous", "the row of " + email, hits.length + " " + kind + " rows show " + email));
+    return { info: pageInfo(), found: 1, row: hits[0].d, proof: proof, how: how };
+  }
+
+  // locate finds the row of email: among the rendered rows, then forward
+  // from where the list is, then with a complete scan from its start. Only
+  // that complete scan may answer that there is no such row (found 0), and
+  // only when its count agrees with every count the page states.
   async function locate(email, kind, opts) {
     opts = opts || {};
     const stepTimeout = opts.stepTimeoutMs || 5000;
     const ready = await waitReady(opts.readyTimeoutMs || stepTimeout);
     if (ready.info.login) return { info: ready.info };
     if (ready.timeout) return Object.assign({ info: ready.info }, notReady(ready.info));
-    clearMarks();
     const want = emailKey(email);
-    const present = () => textHasEmail(email);
-    let found = null;
+    let hit = null;
     const visit = (s) => {
-      if (!s.members.concat(s.invitations).some((d) => emailKey(d.email) === want)) return false;
-      const m = matchRows(email, kind);
-      if (m.hits.length > 0) { found = m.hits; return true; }
-      return false;
+      const list = kind === "invitation" ? s.invitations : s.members;
+      if (!list.some((d) => emailKey(d.email) === want)) return false;
+      hit = s;
+      return true;
     };
+    const now = snapshot();
+    if (visit(now)) return located(snapshot(), email, kind, null, "rendered");
     const notes = [];
-    for (let pages = 0; pages < 10000; pages++) {
-      if (present() && visit(snapshot())) break;
-      const e = await loadAllMore(stepTimeout, notes, present);
-      if (e) return Object.assign({ info: pageInfo() }, e);
-      if (present() && visit(snapshot())) break;
-      if (await exploreScroll(new Map(), stepTimeout, notes, visit)) break;
-      const more = moreButton();
-      if (!more || more.kind !== "next") break;
-      const sig = quickEmails().join(",");
-      more.el.click();
-      await settle(() => !busy() && quickEmails().join(",") !== sig, stepTimeout);
+    if (!opts.fromStartOnly) {
+      const fwd = await scan(false, visit, stepTimeout, notes);
+      if (fwd.error && fwd.error.kind !== "cannot-rewind") return Object.assign({ info: pageInfo() }, fwd);
+      if (fwd.hit) return located(snapshot(), email, kind, null, "found ahead");
     }
-    if (!found) return { info: pageInfo(), found: 0 };
-    // a second row for the same email may sit just out of view
-    const all = matchRows(email, kind).hits;
-    const n = Math.max(all.length, found.length);
-    if (n > 1) return Object.assign({ info: pageInfo(), found: n }, err("ambiguous", "the row of " + email, n + " rows match " + email));
-    const h = all[0] || found[0];
-    if (!h.row.isConnected) return Object.assign({ info: pageInfo(), found: 1 }, err("stale", "the row of " + email, "the row left the page while it was being located"));
-    const token = "row-" + Math.random().toString(36).slice(2);
-    h.row.setAttribute(MARK + "-row", token);
-    h.row.scrollIntoView({ block: "center", inline: "nearest" });
-    return { info: pageInfo(), found: 1, token: token, row: describeRow({ row: h.row, emailEl: rowEmailEl(h.row, email), email: h.d.email, section: h.d.section }) };
+    const acc = new Map();
+    const full = await scan(true, (s) => { accumulate(acc, s); return visit(s); }, stepTimeout, notes);
+    if (full.error) return Object.assign({ info: pageInfo() }, full);
+    if (full.hit) return located(snapshot(), email, kind, full.proof, "found from the start");
+    const t = tally(acc);
+    const e = checkCounts(t.members.length, t.invitations.length);
+    if (e) return Object.assign({ info: pageInfo(), found: 0 }, e);
+    return { info: pageInfo(), found: 0, proof: full.proof, counted: { members: t.members.length, invitations: t.invitations.length }, notes: notes };
   }
 
   // rendered counts the rows of email among the rows in the DOM now,
-  // without scrolling or paging: a cheap check right after an action on a
-  // row that was in view.
+  // without scrolling or paging, once the page has settled.
   async function rendered(email, kind, opts) {
     opts = opts || {};
     const ready = await waitReady(opts.readyTimeoutMs || 5000);
     if (ready.info.login) return { info: ready.info };
     if (ready.timeout) return Object.assign({ info: ready.info }, notReady(ready.info));
-    return { info: pageInfo(), found: matchRows(email, kind).hits.length };
+    const hits = matchRows(snapshot(), email, kind);
+    return { info: pageInfo(), found: hits.length, row: hits.length === 1 ? hits[0].d : null };
   }
 
-  function rowEmailEl(row, email) {
-    const want = emailKey(email);
-    for (const f of emailElements()) {
-      if (row.contains(f.el) && emailKey(f.email) === want) return f.el;
+  // ---------- pointing at controls, and the click guard ----------
+
+  // The guard checks a click when it happens. Armed with a description of
+  // what the next click must hit, it looks at the real (trusted) pointer
+  // and mouse events of that click in the capture phase, before the page
+  // sees them, and stops every event of a click that would land elsewhere:
+  // a row re-rendered for another member, a control that moved, a menu
+  // that belongs to another row.
+  let guard = null;
+  const GUARD_EVENTS = ["pointerdown", "mousedown", "pointerup", "mouseup", "click"];
+
+  function armGuard(spec) {
+    guard = { spec: spec, events: 0, clicked: false, tripped: "", at: Date.now() };
+  }
+
+  function onGuardEvent(e) {
+    if (!guard || !e.isTrusted) return;
+    guard.events++;
+    if (!guard.tripped) {
+      const why = guardCheck(e.target, guard.spec);
+      if (why) guard.tripped = why;
     }
-    return row;
-  }
-
-  function markedRow(token) {
-    return document.querySelector("[" + MARK + "-row=\"" + token + "\"]");
-  }
-
-  function clearMarks() {
-    for (const el of document.querySelectorAll("[" + MARK + "-row],[" + MARK + "-target]")) {
-      el.removeAttribute(MARK + "-row");
-      el.removeAttribute(MARK + "-target");
+    if (guard.tripped) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
     }
+    if (e.type === "click") guard.clicked = true;
   }
 
-  // ---------- pointing at controls ----------
+  for (const t of GUARD_EVENTS) window.addEventListener(t, onGuardEvent, true);
 
-  // point scrolls el into view and returns the centre of its box, after
-  // checking that a click there lands on el and not on something above it.
-  function point(el, control) {
-    if (!el.isConnected) return err("stale", control, "the " + control + " was re-rendered before it could be clicked");
-    el.scrollIntoView({ block: "center", inline: "nearest" });
+  // guardResult reports what became of the armed click and disarms it.
+  function guardResult() {
+    const g = guard;
+    guard = null;
+    if (!g) return { armed: false };
+    return { armed: true, events: g.events, clicked: g.clicked, ok: g.clicked && !g.tripped, reason: g.tripped || (g.clicked ? "" : "no click reached the page") };
+  }
+
+  // rowOfElement returns the described row that holds el, if any.
+  function rowOfElement(el) {
+    const s = snapshot();
+    let best = null;
+    for (const r of s.rows) {
+      const d = s.byRow.get(r.row);
+      if (d && r.row.contains(el) && (!best || best.row.contains(r.row))) best = { row: r.row, d: d };
+    }
+    return best;
+  }
+
+  function controlMatches(row, control, el) {
+    const rc = roleControl(row);
+    if (control === "role") return !!rc && (rc.el === el || rc.el.contains(el) || el.contains(rc.el));
+    if (control === "remove") return removeControl(row, rc ? rc.el : null).some((c) => c === el || c.contains(el));
+    if (control === "menu") return actionsMenuButtons(row, rc).some((c) => c === el || c.contains(el));
+    return false;
+  }
+
+  function guardCheck(target, spec) {
+    if (!target || !target.closest) return "the click hit no element";
+    if (spec.via === "row") {
+      const ctl = target.closest(CLICKABLE_SEL);
+      if (!ctl) return "the click landed outside any control";
+      const r = rowOfElement(ctl);
+      if (!r) return "the click landed outside the member rows";
+      if (r.d.kind !== spec.kind || emailKey(r.d.email) !== emailKey(spec.email)) {
+        return "the click landed on the row of " + r.d.email + ", not " + spec.email;
+      }
+      if (!controlMatches(r.row, spec.control, ctl)) return "the click landed on another control of the row (" + accName(ctl) + ")";
+      return "";
+    }
+    if (spec.via === "popup") {
+      const item = target.closest(ITEM_SEL);
+      if (!item || !item.closest(POPUP_SEL)) return "the click landed outside the open list";
+      if (!new RegExp(spec.pattern, "i").test(itemLabel(item, spec.role))) return "the click landed on \"" + accName(item) + "\"";
+      const owner = popupOwnerRow();
+      if (owner && spec.email && (owner.d.kind !== spec.kind || emailKey(owner.d.email) !== emailKey(spec.email))) {
+        return "the open list belongs to the row of " + owner.d.email + ", not " + spec.email;
+      }
+      return "";
+    }
+    if (spec.via === "dialog") {
+      const ds = openDialogs();
+      const d = ds[ds.length - 1];
+      if (!d || !d.contains(target)) return "the click landed outside the open dialog";
+      const b = target.closest("button,[role=button],input[type=submit],input[type=button]");
+      if (!b || !new RegExp(spec.pattern, "i").test(accName(b))) return "the click landed on \"" + (b ? accName(b) : target.tagName.toLowerCase()) + "\", not the " + spec.control;
+      return "";
+    }
+    if (spec.via === "page") {
+      const b = target.closest(CLICKABLE_SEL);
+      if (!b || !new RegExp(spec.pattern, "i").test(accName(b))) return "the click landed on \"" + (b ? accName(b) : target.tagName.toLowerCase()) + "\", not the " + spec.control;
+      return "";
+    }
+    return "";
+  }
+
+  // popupOwnerRow returns the row whose control says it has a popup open
+  // (aria-expanded), when one does.
+  function popupOwnerRow() {
+    for (const t of document.querySelectorAll("[aria-expanded=true]")) {
+      if (inOverlay(t)) continue;
+      const r = rowOfElement(t);
+      if (r) return r;
+    }
+    return null;
+  }
+
+  // hitTest returns the centre of el's box when a click there lands on el
+  // and el is in the viewport, or an error naming what is in the way.
+  function hitTest(el, control) {
     const r = el.getBoundingClientRect();
     if (r.width < 1 || r.height < 1) return err("contract", control, "the " + control + " has no size on the page");
     const x = r.left + r.width / 2;
     const y = r.top + r.height / 2;
+    if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) return err("covered", control, "the " + control + " is out of view");
     const hit = document.elementFromPoint(x, y);
-    if (!hit || !(hit === el || el.contains(hit) || hit.contains(el) && hit.closest("label"))) {
+    if (!hit || !(hit === el || el.contains(hit) || (hit.contains(el) && hit.closest("label")))) {
       const what = hit ? hit.tagName.toLowerCase() + (hit.getAttribute("role") ? "[role=" + hit.getAttribute("role") + "]" : "") : "nothing";
-      return err("covered", control, "the " + control + " is covered by " + what);
+      return err("covered", control, "the " + control + " is covered by " + what + " (or clipped by its scroller)");
     }
-    const token = "t-" + Math.random().toString(36).slice(2);
-    el.setAttribute(MARK + "-target", token);
-    return { x: x, y: y, token: token, name: accName(el) };
+    return { x: x, y: y, name: accName(el) };
   }
 
-  function rowControl(token, what) {
-    const row = markedRow(token);
-    if (!row) return err("stale", "the marked row", "the row is no longer on the page");
-    if (what === "remove") {
-      const rc = roleControl(row);
-      const hits = removeControl(row, rc ? rc.el : null);
-      if (hits.length === 0) return err("contract", "the remove (trash) control", "no remove control in the row: no button named Remove/Delete/Revoke and no trash icon");
-      if (hits.length > 1) {
-        const enabled = hits.filter((h) => !isDisabled(h));
-        if (enabled.length !== 1) return err("ambiguous", "the remove (trash) control", hits.length + " controls in the row look like remove controls");
-        return Object.assign({ disabled: false }, point(enabled[0], "remove (trash) control"));
-      }
-      if (isDisabled(hits[0])) return { disabled: true, name: accName(hits[0]) };
-      return Object.assign({ disabled: false }, point(hits[0], "remove (trash) control"));
-    }
-    if (what === "role") {
-      const rc = roleControl(row);
-      if (!rc) return err("contract", "the role dropdown", "no role dropdown in the row: no <select> of roles and no button or combobox showing a role");
-      if (isDisabled(rc.el)) return { disabled: true, kind: rc.kind };
-      return Object.assign({ disabled: false, kind: rc.kind }, point(rc.el, "role dropdown"));
-    }
-    return err("usage", what, "unknown control " + what);
+  // centre returns where to click el: its centre, after scrolling it into
+  // view when a click there would not land on it. scrolled says whether it
+  // had to scroll.
+  function centre(el, control) {
+    if (!el.isConnected) return err("stale", control, "the " + control + " was re-rendered before it could be clicked");
+    const p = hitTest(el, control);
+    if (!p.error || p.error.kind !== "covered") return p;
+    el.scrollIntoView({ block: "center", inline: "nearest" });
+    return Object.assign(hitTest(el, control), { scrolled: true });
   }
 
-  // selectRole sets a native <select> role dropdown the way a person's
-  // choice would: the value, then input and change events.
-  function selectRole(token, role) {
-    const row = markedRow(token);
-    if (!row) return err("stale", "the marked row", "the row is no longer on the page");
+  const CONTROL_NAMES = { remove: "remove (trash) control", role: "role dropdown", menu: "actions menu" };
+
+  // findControl resolves control ("remove" or "role") in the one rendered
+  // row of (kind, email). A row whose remove control sits in an actions
+  // menu answers with the menu's button and menu: true.
+  function findControl(email, kind, control) {
+    if (control !== "role" && control !== "remove") return err("usage", control, "unknown control " + control);
+    const s = snapshot();
+    const hits = matchRows(s, email, kind);
+    if (hits.length === 0) return { rendered: false };
+    if (hits.length > 1) return err("ambiguous", "the row of " + email, hits.length + " " + kind + " rows show " + email);
+    const row = hits[0].row;
     const rc = roleControl(row);
-    if (!rc || rc.kind !== "select") return err("contract", "the role dropdown", "the row's role dropdown is not a <select>");
-    const opt = Array.from(rc.el.options).find((o) => canonicalRole(o.textContent) === role);
-    if (!opt) return err("contract", "the role option " + role, "the role dropdown has no option " + role + " (options: " + Array.from(rc.el.options).map((o) => norm(o.textContent)).join(", ") + ")");
+    if (control === "role") {
+      if (!rc) return err("contract", "the role dropdown", "no role dropdown in the row of " + email + ": no <select> of roles and no button or combobox showing a role");
+      return { el: rc.el, kind: rc.kind, disabled: isDisabled(rc.el), control: "role", current: hits[0].d.role };
+    }
+    const removes = removeControl(row, rc ? rc.el : null);
+    if (removes.length > 1) {
+      const on = removes.filter((h) => !isDisabled(h));
+      if (on.length !== 1) return err("ambiguous", "the remove (trash) control", removes.length + " controls in the row of " + email + " look like remove controls");
+      return { el: on[0], disabled: false, control: "remove" };
+    }
+    if (removes.length === 1) return { el: removes[0], disabled: isDisabled(removes[0]), control: "remove" };
+    const menus = actionsMenuButtons(row, rc);
+    if (menus.length === 1) return { el: menus[0], disabled: isDisabled(menus[0]), control: "menu", menu: true };
+    if (menus.length > 1) return err("ambiguous", "the actions menu", menus.length + " buttons in the row of " + email + " open menus");
+    return err("contract", "the remove (trash) control", "no remove control in the row of " + email + ": no button named Remove/Delete/Revoke, no trash icon and no actions menu");
+  }
+
+  // pointControl resolves the control of a described row, brings it into
+  // view, resolves it again after the page reacted to the scroll, and arms
+  // the click guard for it. {rendered: false} means the row is not in the
+  // DOM now: the caller locates it again.
+  async function pointControl(email, kind, control) {
+    let last = null;
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const f = findControl(email, kind, control);
+      if (f.error || f.rendered === false) return f;
+      if (f.disabled) return { disabled: true, control: f.control, kind: f.kind || "", menu: !!f.menu };
+      const p = centre(f.el, CONTROL_NAMES[f.control]);
+      if (p.error) {
+        if (p.error.kind !== "covered" && p.error.kind !== "stale") return p;
+        last = p;
+        await nextFrame();
+        continue;
+      }
+      if (p.scrolled) {
+        // the scroll may have re-created the row: resolve it again
+        await nextFrame();
+        continue;
+      }
+      armGuard({ via: "row", email: email, kind: kind, control: f.control });
+      return Object.assign(p, { control: f.control, kind: f.kind || "", menu: !!f.menu, current: f.current || "" });
+    }
+    return last || err("stale", "the " + CONTROL_NAMES[control], "the row of " + email + " kept moving while it was pointed at");
+  }
+
+  // selectRole sets the native <select> of the row of email the way a
+  // person's choice would: the value, then input and change events. The
+  // row is resolved in the same task, so it is the row that shows email.
+  function selectRole(email, role) {
+    const f = findControl(email, "member", "role");
+    if (f.error) return f;
+    if (f.rendered === false) return { rendered: false };
+    if (f.kind !== "select") return err("contract", "the role dropdown", "the row's role dropdown is not a <select>");
+    if (f.disabled) return err("refused", "the role dropdown", "the role dropdown of " + email + " is disabled");
+    return setSelect(f.el, role);
+  }
+
+  function setSelect(el, role) {
+    const opt = Array.from(el.options).find((o) => roleOfOption(o) === role);
+    if (!opt) return err("contract", "the role option " + role, "the role dropdown has no option " + role + " (options: " + Array.from(el.options).map((o) => norm(o.textContent)).join(", ") + ")");
     if (opt.disabled) return err("refused", "the role option " + role, "the option " + role + " is disabled");
     const setter = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value").set;
-    rc.el.focus();
-    setter.call(rc.el, opt.value);
-    rc.el.dispatchEvent(new Event("input", { bubbles: true }));
-    rc.el.dispatchEvent(new Event("change", { bubbles: true }));
+    el.focus();
+    setter.call(el, opt.value);
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+    el.dispatchEvent(new Event("change", { bubbles: true }));
     return { ok: true };
   }
 
-  // popupOption finds, in an open listbox or menu anywhere in the page
-  // (portals included), the option for role.
-  function popupOption(role) {
-    const pops = Array.from(document.querySelectorAll(POPUP_SEL)).filter(isVisible);
-    if (pops.length === 0) return err("contract", "the role list", "no listbox or menu opened");
-    const opts = [];
+  // roleOfOption reads the role an option stands for, also when it carries
+  // a description: "Editor – Can create and edit tables", or the role and
+  // its description in two elements.
+  function roleOfOption(o) {
+    const name = accName(o).replace(/[✓✔]/g, "");
+    const whole = canonicalRole(name);
+    if (whole) return whole;
+    for (const el of o.querySelectorAll("*")) {
+      let own = "";
+      for (const n of el.childNodes) if (n.nodeType === 3) own += n.nodeValue;
+      own = norm(own);
+      if (own) { const r = canonicalRole(own); if (r) return r; break; }
+    }
+    const m = ROLE_LEAD_RE.exec(norm(name));
+    return m ? canonicalRole(m[1]) : "";
+  }
+
+  function itemLabel(item, role) {
+    return role ? roleOfOption(item) : accName(item);
+  }
+
+  function openPopups() {
+    return Array.from(document.querySelectorAll(POPUP_SEL)).filter(isVisible);
+  }
+
+  // popupItem points at the one item of the open listbox or menu that
+  // matches: the option for role (role set), or an item whose name matches
+  // pattern. It arms the guard for it.
+  function popupItem(email, kind, role, pattern, control) {
+    const pops = openPopups();
+    if (pops.length === 0) return err("contract", control, "no listbox or menu is open");
+    const re = new RegExp(pattern || "^$", "i");
+    const hits = [];
+    const all = [];
     for (const p of pops) {
-      for (const o of p.querySelectorAll("[role=option],[role=menuitem],[role=menuitemradio],[role=menuitemcheckbox]")) {
-        if (isVisible(o) && canonicalRole(accName(o).replace(/[✓✔]/g, "")) === role) opts.push(o);
+      for (const o of p.querySelectorAll(ITEM_SEL)) {
+        if (!isVisible(o)) continue;
+        all.push(accName(o));
+        if (role ? roleOfOption(o) === role : re.test(accName(o))) hits.push(o);
       }
     }
-    if (opts.length === 0) {
-      const all = [];
-      for (const p of pops) for (const o of p.querySelectorAll("[role=option],[role=menuitem],[role=menuitemradio],[role=menuitemcheckbox]")) all.push(accName(o));
-      return err("contract", "the role option " + role, "the open list has no option " + role + " (options: " + all.join(", ") + ")");
-    }
-    if (opts.length > 1) return err("ambiguous", "the role option " + role, opts.length + " options read " + role);
-    if (isDisabled(opts[0])) return err("refused", "the role option " + role, "the option " + role + " is disabled");
-    return point(opts[0], "role option " + role);
+    if (hits.length === 0) return err("contract", control, "the open list has no " + control + " (its items: " + (all.join(", ") || "none") + ")");
+    if (hits.length > 1) return err("ambiguous", control, hits.length + " items of the open list match the " + control);
+    if (isDisabled(hits[0])) return err("refused", control, "the " + control + " is disabled");
+    const p = centre(hits[0], control);
+    if (p.error) return p;
+    armGuard({ via: "popup", email: email, kind: kind, role: role, pattern: role ? "^" + role + "$" : pattern, control: control });
+    return p;
   }
 
   function popupOpen() {
-    return Array.from(document.querySelectorAll(POPUP_SEL)).some(isVisible);
+    return openPopups().length > 0;
+  }
+
+  // closePopup closes open listboxes and menus with Escape.
+  function closePopup() {
+    const target = document.activeElement || document.body;
+    for (const t of [target, document]) t.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", code: "Escape", bubbles: true }));
+    return { open: popupOpen() };
   }
 
   // ---------- dialogs ----------
@@ -933,7 +1325,10 @@
     }
     if (hits.length > 1) return err("ambiguous", control, hits.length + " buttons in the dialog match " + control);
     if (isDisabled(hits[0])) return err("refused", control, "the " + control + " is disabled");
-    return point(hits[0], control);
+    const p = centre(hits[0], control);
+    if (p.error) return p;
+    armGuard({ via: "dialog", pattern: pattern, control: control });
+    return p;
   }
 
   function cancelDialog() {
@@ -951,7 +1346,7 @@
   // toasts returns visible alerts and status messages outside dialogs.
   function toasts() {
     return Array.from(document.querySelectorAll("[role=alert],[role=status],[aria-live=assertive]"))
-      .filter((a) => isVisible(a) && !a.closest(DIALOG_SEL) && !/^loading\b/i.test(accName(a)))
+      .filter((a) => isVisible(a) && !a.closest(DIALOG_SEL) && !/^loading\b/i.test(accName(a)) && !SHOWING_RE.test(norm(a.textContent)))
       .map((a) => norm(a.textContent)).filter((t) => t);
   }
 
@@ -962,10 +1357,13 @@
     if (hits.length === 0) return err("contract", "the \"+ Invite\" button", "no button labelled Invite on the page");
     if (hits.length > 1) return err("ambiguous", "the \"+ Invite\" button", hits.length + " buttons labelled Invite");
     if (isDisabled(hits[0])) return err("refused", "the \"+ Invite\" button", "the Invite button is disabled");
-    return point(hits[0], "\"+ Invite\" button");
+    const p = centre(hits[0], "\"+ Invite\" button");
+    if (p.error) return p;
+    armGuard({ via: "page", pattern: "^\\+?\\s*invite", control: "\"+ Invite\" button" });
+    return p;
   }
 
-  function dialogEmailInput() {
+  function dialogEmailField() {
     const ds = openDialogs();
     if (ds.length === 0) return err("contract", "the invite dialog", "no dialog opened");
     const d = ds[ds.length - 1];
@@ -976,11 +1374,22 @@
     }
     if (hits.length === 0) return err("contract", "the email field of the invite dialog", "no input of type email or named/placeholdered email in the dialog");
     if (hits.length > 1) return err("ambiguous", "the email field of the invite dialog", hits.length + " email fields in the dialog");
-    const token = "t-" + Math.random().toString(36).slice(2);
-    hits[0].setAttribute(MARK + "-target", token);
-    hits[0].focus();
-    if (typeof hits[0].select === "function") hits[0].select();
-    return { token: token, value: hits[0].value || "" };
+    return { el: hits[0] };
+  }
+
+  // focusInviteEmail focuses (and selects) the open dialog's email field.
+  function focusInviteEmail() {
+    const f = dialogEmailField();
+    if (f.error) return f;
+    f.el.focus();
+    if (typeof f.el.select === "function") f.el.select();
+    return { value: f.el.value || "" };
+  }
+
+  function inviteEmailValue() {
+    const f = dialogEmailField();
+    if (f.error) return f;
+    return { value: f.el.value || "" };
   }
 
   function labelOf(i) {
@@ -989,81 +1398,74 @@
     return l ? l.textContent : "";
   }
 
-  function dialogRoleControl() {
+  function inviteDialog() {
     const ds = openDialogs();
     if (ds.length === 0) return err("contract", "the invite dialog", "no dialog open");
-    const d = ds[ds.length - 1];
-    const rc = roleControl(d);
+    return { el: ds[ds.length - 1] };
+  }
+
+  // inviteRoleControl finds the invite dialog's role dropdown and, for a
+  // button that opens a list, points at it.
+  function inviteRoleControl() {
+    const d = inviteDialog();
+    if (d.error) return d;
+    const rc = roleControl(d.el);
     if (!rc) return { none: true };
     if (rc.kind === "select") {
-      const token = "t-" + Math.random().toString(36).slice(2);
-      rc.el.setAttribute(MARK + "-target", token);
       const o = rc.el.selectedOptions && rc.el.selectedOptions[0];
-      return { kind: "select", token: token, current: o ? canonicalRole(o.textContent) : "", options: Array.from(rc.el.options).map((x) => canonicalRole(x.textContent) || norm(x.textContent)) };
+      return { kind: "select", current: o ? roleOfOption(o) : "", options: Array.from(rc.el.options).map((x) => roleOfOption(x) || norm(x.textContent)) };
     }
-    return Object.assign({ kind: "popup", current: rc.current }, point(rc.el, "role dropdown of the invite dialog"));
+    const p = centre(rc.el, "role dropdown of the invite dialog");
+    if (p.error) return p;
+    armGuard({ via: "page", pattern: ".", control: "role dropdown of the invite dialog" });
+    return Object.assign({ kind: "popup", current: rc.current }, p);
   }
 
-  function selectByToken(token, role) {
-    const el = document.querySelector("[" + MARK + "-target=\"" + token + "\"]");
-    if (!el) return err("stale", "the role dropdown", "the role dropdown is gone");
-    const opt = Array.from(el.options).find((o) => canonicalRole(o.textContent) === role);
-    if (!opt) return err("contract", "the role option " + role, "no option " + role + " (options: " + Array.from(el.options).map((o) => norm(o.textContent)).join(", ") + ")");
-    const setter = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value").set;
-    setter.call(el, opt.value);
-    el.dispatchEvent(new Event("input", { bubbles: true }));
-    el.dispatchEvent(new Event("change", { bubbles: true }));
-    return { ok: true };
-  }
-
-  function valueOf(token) {
-    const el = document.querySelector("[" + MARK + "-target=\"" + token + "\"]");
-    return el ? { value: el.value || "" } : err("stale", "field", "the field is gone");
+  function inviteSelectRole(role) {
+    const d = inviteDialog();
+    if (d.error) return d;
+    const rc = roleControl(d.el);
+    if (!rc || rc.kind !== "select") return err("contract", "the role dropdown of the invite dialog", "the invite dialog has no <select> of roles");
+    return setSelect(rc.el, role);
   }
 
   // ---------- login ----------
 
-  function loginForm() {
+  function loginFields() {
     const pw = Array.from(document.querySelectorAll("input[type=password]")).filter(isVisible);
     if (pw.length === 0) return err("contract", "the password field", "no visible password field");
     const form = pw[0].closest("form") || document.body;
     const emails = Array.from(form.querySelectorAll("input")).filter((i) => isVisible(i) && (i.type === "email" || /e-?mail|user/i.test((i.name || "") + " " + (i.placeholder || "") + " " + (i.getAttribute("aria-label") || "") + " " + labelOf(i) + " " + (i.autocomplete || ""))));
     if (emails.length !== 1) return err("contract", "the email field", emails.length + " email fields on the login page");
-    const t1 = "t-" + Math.random().toString(36).slice(2);
-    const t2 = "t-" + Math.random().toString(36).slice(2);
-    emails[0].setAttribute(MARK + "-target", t1);
-    pw[0].setAttribute(MARK + "-target", t2);
-    let submit = Array.from(form.querySelectorAll("button,[role=button],input[type=submit]")).filter((b) => isVisible(b) && (b.type === "submit" || /^(continue|sign in|log in|login|next|submit)$/i.test(accName(b))) && !/google|sso|saml|microsoft|github/i.test(accName(b)));
+    const submit = Array.from(form.querySelectorAll("button,[role=button],input[type=submit]")).filter((b) => isVisible(b) && (b.type === "submit" || /^(continue|sign in|log in|login|next|submit)$/i.test(accName(b))) && !/google|sso|saml|microsoft|github/i.test(accName(b)));
     if (submit.length === 0) return err("contract", "the sign-in button", "no Continue / Sign in button");
-    const t3 = "t-" + Math.random().toString(36).slice(2);
-    submit[0].setAttribute(MARK + "-target", t3);
-    return { email: t1, password: t2, submit: t3 };
+    return { email: emails[0], password: pw[0], submit: submit[0] };
   }
 
-  function focusToken(token) {
-    const el = document.querySelector("[" + MARK + "-target=\"" + token + "\"]");
-    if (!el) return err("stale", "field", "the field is gone");
+  function loginForm() {
+    const f = loginFields();
+    return f.error ? f : { ok: true };
+  }
+
+  // focusLoginField focuses the login form's "email" or "password" field.
+  function focusLoginField(which) {
+    const f = loginFields();
+    if (f.error) return f;
+    const el = which === "password" ? f.password : f.email;
     el.focus();
     if (typeof el.select === "function") el.select();
     return { ok: true };
   }
 
-  function pointToken(token, control) {
-    const el = document.querySelector("[" + MARK + "-target=\"" + token + "\"]");
-    if (!el) return err("stale", control, "the " + control + " is gone");
-    return point(el, control);
+  function loginSubmit() {
+    const f = loginFields();
+    if (f.error) return f;
+    return centre(f.submit, "sign-in button");
   }
 
   function loginErrors() {
     return Array.from(document.querySelectorAll("[role=alert],[aria-live=assertive],[aria-live=polite]"))
       .filter(isVisible).map((a) => norm(a.textContent)).filter((t) => t);
-  }
-
-  function rowState(token) {
-    const row = markedRow(token);
-    if (!row) return { gone: true };
-    const email = row.getAttribute(MARK + "-email") || "";
-    return { gone: false, text: norm(row.textContent).slice(0, 500), email: email };
   }
 
   window.__clayAgent = {
@@ -1073,24 +1475,25 @@
     collect: collect,
     locate: locate,
     rendered: rendered,
-    rowControl: rowControl,
+    statedCounts: () => { const c = statedCounts(); return { members: c.members, invitations: c.invitations, from: c.from, to: c.to, of: c.of, texts: c.texts }; },
+    pointControl: pointControl,
+    guardResult: guardResult,
     selectRole: selectRole,
-    popupOption: popupOption,
+    popupItem: popupItem,
     popupOpen: popupOpen,
+    closePopup: closePopup,
     dialogState: dialogState,
     dialogButton: dialogButton,
     cancelDialog: cancelDialog,
     toasts: toasts,
     inviteButton: inviteButton,
-    dialogEmailInput: dialogEmailInput,
-    dialogRoleControl: dialogRoleControl,
-    selectByToken: selectByToken,
-    valueOf: valueOf,
+    focusInviteEmail: focusInviteEmail,
+    inviteEmailValue: inviteEmailValue,
+    inviteRoleControl: inviteRoleControl,
+    inviteSelectRole: inviteSelectRole,
     loginForm: loginForm,
-    focusToken: focusToken,
-    pointToken: pointToken,
+    focusLoginField: focusLoginField,
+    loginSubmit: loginSubmit,
     loginErrors: loginErrors,
-    rowState: rowState,
-    clearMarks: () => { clearMarks(); return { ok: true }; },
   };
 })();

@@ -120,10 +120,11 @@ func TestControlsOfUnseenRenditions(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.file+"/"+tc.email+"/"+tc.what, func(t *testing.T) {
 			b, ctx := openPage(t, tc.file)
-			loc, err := selectors.Locate(ctx, b, tc.email, tc.kind, opts)
+			l := selectors.Locator{Kind: selectors.Kind(tc.kind), Email: tc.email}
+			loc, err := selectors.Locate(ctx, b, l, opts)
 			require.NoError(t, err)
 			require.Equal(t, 1, loc.Found)
-			p, err := selectors.RowControl(ctx, b, loc.Token, tc.what)
+			p, err := selectors.PointControl(ctx, b, l, selectors.Control(tc.what))
 			require.NoError(t, err)
 			assert.Equal(t, tc.disabled, p.Disabled)
 			if tc.control != "" {
@@ -148,14 +149,14 @@ func TestInviteButtonOfUnseenRenditions(t *testing.T) {
 
 func TestAmbiguityIsAnErrorNeverAGuess(t *testing.T) {
 	b, ctx := openPage(t, "duplicate.html")
-	_, err := selectors.Locate(ctx, b, "dee@dup.example", "member", opts)
+	_, err := selectors.Locate(ctx, b, selectors.MemberRow("dee@dup.example"), opts)
 	require.ErrorIs(t, err, agent.ErrPageChanged)
 	var se *selectors.Error
 	require.ErrorAs(t, err, &se)
-	assert.Equal(t, "ambiguous", se.Kind)
-	assert.Contains(t, err.Error(), "2 rows match")
+	assert.Equal(t, selectors.ErrorAmbiguous, se.Kind)
+	assert.Contains(t, err.Error(), "2 member rows show dee@dup.example")
 
-	loc, err := selectors.Locate(ctx, b, "me@dup.example", "member", opts)
+	loc, err := selectors.Locate(ctx, b, selectors.MemberRow("me@dup.example"), opts)
 	require.NoError(t, err)
 	require.Equal(t, 1, loc.Found, "a prefix is not a match")
 
@@ -168,13 +169,14 @@ func TestAmbiguityIsAnErrorNeverAGuess(t *testing.T) {
 
 func TestUnknownControlNamesTheControl(t *testing.T) {
 	b, ctx := openPage(t, "solo.html")
-	loc, err := selectors.Locate(ctx, b, "only.me@solo.example", "member", opts)
+	l := selectors.MemberRow("only.me@solo.example")
+	_, err := selectors.Locate(ctx, b, l, opts)
 	require.NoError(t, err)
 	_, err = selectors.DialogButton(ctx, b, selectors.ConfirmRemove, "confirm button")
 	require.ErrorIs(t, err, agent.ErrPageChanged)
 	assert.Contains(t, err.Error(), "confirm button")
-	_, err = selectors.RowControl(ctx, b, loc.Token, "frobnicate")
-	require.Error(t, err)
+	_, err = selectors.PointControl(ctx, b, l, "frobnicate")
+	require.ErrorContains(t, err, "frobnicate")
 }
 
 // A list that replaces its rows page by page behind "Next", each page
@@ -196,14 +198,151 @@ func TestNextPagination(t *testing.T) {
 
 	// a member on the last page is found, marked and its controls pointed at
 	require.NoError(t, b.Navigate(ctx, sharedURL+"/next-pages.html"))
-	loc, err := selectors.Locate(ctx, b, "P10@pages.example", "member", opts)
+	l := selectors.MemberRow("P10@pages.example")
+	loc, err := selectors.Locate(ctx, b, l, opts)
 	require.NoError(t, err)
 	require.Equal(t, 1, loc.Found)
 	assert.Equal(t, "Page Person 10", loc.Row.Name)
-	p, err := selectors.RowControl(ctx, b, loc.Token, "remove")
+	p, err := selectors.PointControl(ctx, b, l, selectors.Remove)
 	require.NoError(t, err)
 	assert.False(t, p.Disabled)
-	r, err := selectors.RowControl(ctx, b, loc.Token, "role")
+	r, err := selectors.PointControl(ctx, b, l, selectors.Role)
 	require.NoError(t, err)
 	assert.Equal(t, "select", r.Kind)
+}
+
+// "Load more" must not stop as soon as the address shows anywhere: here it
+// is on the page from the start as a pending invitation, while the member
+// row of the same address comes in the last batch.
+func TestLoadMoreIsNotStoppedByAnInvitationOfTheSameAddress(t *testing.T) {
+	b, ctx := openPage(t, "load-more-invited.html")
+	l, err := selectors.Locate(ctx, b, selectors.MemberRow("late@more.example"), opts)
+	require.NoError(t, err)
+	require.Equal(t, 1, l.Found)
+	assert.Equal(t, "Late Member", l.Row.Name)
+	assert.Equal(t, selectors.Member, l.Row.Kind)
+
+	inv, err := selectors.Rendered(ctx, b, selectors.InvitationRow("late@more.example"), opts)
+	require.NoError(t, err)
+	assert.Equal(t, 1, inv.Found)
+}
+
+func visits(t *testing.T, ctx context.Context, b *agent.Browser) []int {
+	t.Helper()
+	var v []int
+	require.NoError(t, b.Eval(ctx, "reading the visits", 0, "window.__visits", &v))
+	return v
+}
+
+// A slow page keeps its old rows, with no busy marker, for a while after
+// "Next"; every click counts. The scan clicks once and waits for the page
+// to change, so no page is skipped; a page that is slower than the step
+// timeout is an error, never a second click.
+func TestSlowNextIsClickedOnceAndChecked(t *testing.T) {
+	b, ctx := openPage(t, "slow-next.html")
+	require.NoError(t, b.Eval(ctx, "resetting", 0, "sessionStorage.clear(), true", nil))
+	require.NoError(t, b.Navigate(ctx, sharedURL+"/slow-next.html"))
+	c, err := selectors.Collect(ctx, b, opts)
+	require.NoError(t, err)
+	assert.Len(t, c.Members, 14)
+	assert.Equal(t, []int{1, 2, 3}, visits(t, ctx, b))
+	assert.Equal(t, 3, c.Pages)
+	require.NotNil(t, c.Proof)
+	assert.Contains(t, c.Proof.End, "Next control is disabled")
+
+	// the page stays on its last page, even across a reload: a member of
+	// the first page is still found, and an absent one is reported absent
+	// only after the list was rewound and read to its end
+	require.NoError(t, b.Navigate(ctx, sharedURL+"/slow-next.html"))
+	l, err := selectors.Locate(ctx, b, selectors.MemberRow("s2@slow.example"), opts)
+	require.NoError(t, err)
+	require.Equal(t, 1, l.Found)
+	assert.Equal(t, "Slow Person 2", l.Row.Name)
+
+	require.NoError(t, b.Navigate(ctx, sharedURL+"/slow-next.html"))
+	l, err = selectors.Locate(ctx, b, selectors.MemberRow("nobody@slow.example"), opts)
+	require.NoError(t, err)
+	require.Equal(t, 0, l.Found)
+	require.NotNil(t, l.Proof)
+	assert.Equal(t, "rewound to the first page", l.Proof.Start)
+	assert.Equal(t, 14, l.Counted.Members)
+
+	// slower than the step: an error, and no page skipped
+	require.NoError(t, b.Eval(ctx, "resetting", 0, "sessionStorage.clear(), true", nil))
+	require.NoError(t, b.Navigate(ctx, sharedURL+"/slow-next.html"))
+	_, err = selectors.Collect(ctx, b, selectors.Options{Step: 150 * time.Millisecond, Total: 20 * time.Second})
+	require.ErrorIs(t, err, agent.ErrStepTimeout)
+	v := visits(t, ctx, b)
+	for i := 1; i < len(v); i++ {
+		assert.Equal(t, v[i-1]+1, v[i], "pages visited: %v", v)
+	}
+}
+
+// A heading that states more members than the page holds: the read cannot
+// account for every row, so it fails (not verified) rather than returning a
+// shorter list, and an absent member is not reported absent.
+func TestStatedCountMustMatch(t *testing.T) {
+	b, ctx := openPage(t, "miscount.html")
+	_, err := selectors.Collect(ctx, b, opts)
+	require.ErrorIs(t, err, agent.ErrNotVerified)
+	var se *selectors.Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, selectors.ErrorIncomplete, se.Kind)
+	assert.Contains(t, err.Error(), "Team members 5")
+
+	l, err := selectors.Locate(ctx, b, selectors.MemberRow("zed@count.example"), opts)
+	require.ErrorIs(t, err, agent.ErrNotVerified)
+	if l != nil {
+		assert.Zero(t, l.Found)
+	}
+	// a member that is there is found all the same
+	l, err = selectors.Locate(ctx, b, selectors.MemberRow("cy@count.example"), opts)
+	require.NoError(t, err)
+	assert.Equal(t, 1, l.Found)
+
+	st, err := selectors.StatedCounts(ctx, b)
+	require.NoError(t, err)
+	assert.Equal(t, []int{5}, st.Members)
+}
+
+// The click guard stops a click whose row shows another member by the
+// time the click lands, even though the element is the same.
+func TestClickGuardStopsAClickOnAReusedRow(t *testing.T) {
+	b, ctx := openPage(t, "guard.html")
+	loc := selectors.MemberRow("hal@guard.example")
+
+	p, err := selectors.PointControl(ctx, b, loc, selectors.Remove)
+	require.NoError(t, err)
+	require.NoError(t, b.Eval(ctx, "re-rendering", 0, "window.__swap(), true", nil))
+	require.NoError(t, b.ClickAt(ctx, "the remove control", p.X, p.Y))
+	g, err := selectors.GuardResult(ctx, b)
+	require.NoError(t, err)
+	assert.False(t, g.OK)
+	assert.Contains(t, g.Reason, "not hal@guard.example")
+	var clicks []string
+	require.NoError(t, b.Eval(ctx, "reading clicks", 0, "window.__removeClicks", &clicks))
+	assert.Empty(t, clicks, "the page must not have seen the click")
+
+	// resolved again, the click reaches the row that shows the target
+	p, err = selectors.PointControl(ctx, b, loc, selectors.Remove)
+	require.NoError(t, err)
+	require.NoError(t, b.ClickAt(ctx, "the remove control", p.X, p.Y))
+	g, err = selectors.GuardResult(ctx, b)
+	require.NoError(t, err)
+	assert.True(t, g.OK, g.Reason)
+	require.NoError(t, b.Eval(ctx, "reading clicks", 0, "window.__removeClicks", &clicks))
+	assert.Equal(t, []string{"hal@guard.example"}, clicks)
+}
+
+// The page script is installed once per document and re-injected into a
+// document that lacks it.
+func TestScriptIsInjectedWhenMissing(t *testing.T) {
+	b, ctx := openPage(t, "solo.html")
+	require.NoError(t, b.Eval(ctx, "removing the script", 0, "delete window.__clayAgent, true", nil))
+	c, err := selectors.Collect(ctx, b, opts)
+	require.NoError(t, err)
+	assert.Len(t, c.Members, 1)
+	var v string
+	require.NoError(t, b.Eval(ctx, "reading the version", 0, "window.__clayAgent.version", &v))
+	assert.Equal(t, selectors.Version, v)
 }
