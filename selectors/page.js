@@ -715,7 +715,8 @@
   // growAtEnd waits, at the bottom of a scroller, for rows that load on
   // reaching the end. It returns "grew", "end" (nothing loading, nothing
   // new after a grace period) or an error.
-  async function growAtEnd(scroller, stepTimeout) {
+  async function growAtEnd(scroller, stepTimeout, complete) {
+    if (!busy() && complete && complete()) return "end"; // every row the page states is seen
     const h = scroller.scrollHeight;
     const n = quickEmails().length;
     const grew = () => scroller.scrollHeight > h + 1 || quickEmails().length > n;
@@ -735,7 +736,7 @@
   // scrollThrough walks a scroll container from y to its proven end and
   // feeds every rendered row to visit. It stops early when visit returns
   // true. It returns {hit}, or an error.
-  async function scrollThrough(scroller, fromY, visit, stepTimeout) {
+  async function scrollThrough(scroller, fromY, visit, stepTimeout, complete) {
     jumpTo(scroller, fromY);
     await settle(() => rowsInView(scroller) > 0 && !busy(), stepTimeout);
     for (let guard = 0; guard < 200000; guard++) {
@@ -744,7 +745,7 @@
       const top = topOf(scroller);
       const max = maxTop(scroller);
       if (top >= max - 1) {
-        const g = await growAtEnd(scroller, stepTimeout);
+        const g = await growAtEnd(scroller, stepTimeout, complete);
         if (g.error) return g;
         if (g === "end") {
           const last = snapshot();
@@ -776,10 +777,14 @@
   // (rows leave the DOM) is walked from fromTop (or from where it is) to
   // its end; an infinite list (rows are added at the end) is grown until it
   // stops growing. It returns {hit, how}, or an error.
-  async function exploreScroll(fromTop, visit, stepTimeout, notes) {
+  async function exploreScroll(fromTop, visit, stepTimeout, notes, complete) {
     const scroller = listScroller();
     if (!scroller) {
       return { hit: visit(snapshot()), how: "no scrolling" };
+    }
+    if (fromTop || topOf(scroller) === 0) {
+      if (visit(snapshot())) return { hit: true };
+      if (!busy() && complete()) return { hit: false, how: "every row the page states is rendered" };
     }
     if (fromTop && topOf(scroller) > 0) {
       jumpTo(scroller, 0);
@@ -798,7 +803,7 @@
     for (const e of before) if (!after.has(e)) { lost = true; break; }
     if (lost) {
       notes.push("virtualized list: scrolled through");
-      const r = await scrollThrough(scroller, startTop, visit, stepTimeout);
+      const r = await scrollThrough(scroller, startTop, visit, stepTimeout, complete);
       if (r.error) return r;
       return { hit: r.hit, how: "scrolled to the end of a virtualized list" };
     }
@@ -807,7 +812,7 @@
     for (let i = 0; i < 100000; i++) {
       if (visit(snapshot())) return { hit: true };
       jumpTo(scroller, scroller.scrollHeight);
-      const g = await growAtEnd(scroller, stepTimeout);
+      const g = await growAtEnd(scroller, stepTimeout, complete);
       if (g.error) return g;
       if (g === "end") break;
       grown = true;
@@ -862,15 +867,30 @@
       proof.start = "where the list was";
     }
     let counts = statedCounts();
+    // the member rows seen in this scan, and on this page: a page that says
+    // which rows it shows ("Showing 26–50 of 300") must show that many
+    const allSeen = new Set();
+    const invitesSeen = new Set();
     for (;;) {
-      // the member rows seen on this page: a page that says which rows it
-      // shows ("Showing 26–50 of 300") must show that many
       const seen = new Set();
-      const see = (s) => { for (const d of s.members) seen.add(emailKey(d.email)); return visit(s); };
+      const see = (s) => {
+        for (const d of s.members) { seen.add(emailKey(d.email)); allSeen.add(emailKey(d.email)); }
+        for (const d of s.invitations) invitesSeen.add(emailKey(d.email));
+        return visit(s);
+      };
+      // complete tells, from what the page states, that every row of the
+      // page or of the list has been seen: no need to wait for more rows
+      const complete = () => {
+        const c = statedCounts();
+        if (c.from > 0 && c.to >= c.from) return seen.size === c.to - c.from + 1;
+        if (!rewind || c.members.length === 0) return false;
+        if (c.members.some((n) => n !== allSeen.size)) return false;
+        return c.invitations.every((n) => n === invitesSeen.size) && c.invitations.length > 0;
+      };
       const more = await loadAllMore(stepTimeout, notes, see);
       if (more.error) return more;
       if (more.hit) return { hit: true, proof: proof };
-      const ex = await exploreScroll(rewind, see, stepTimeout, notes);
+      const ex = await exploreScroll(rewind, see, stepTimeout, notes, complete);
       if (ex.error) return ex;
       if (ex.hit) return { hit: true, proof: proof };
       counts = statedCounts();
