@@ -94,7 +94,7 @@ func BenchmarkOffboard(b *testing.B) {
 			}
 			n := float64(b.N * offboardCount)
 			b.ReportMetric(float64(total.Milliseconds())/n, "ms/removal")
-			b.ReportMetric(float64((total - read).Milliseconds())/n, "beyond-read-ms/removal")
+			b.ReportMetric(float64((total-read).Milliseconds())/n, "beyond-read-ms/removal")
 			b.ReportMetric(float64(read.Milliseconds())/float64(b.N), "read-ms")
 		})
 	}
