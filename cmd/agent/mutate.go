@@ -140,6 +140,11 @@ func (mu *mutation) execute(cmd *cobra.Command) error {
 	s, err := a.openSession(ctx)
 	if err != nil {
 		_ = run.Finish(err)
+		if ctx.Err() != nil {
+			// interrupted while the browser started: every target is
+			// accounted for, in the format asked for
+			a.printResults(notAttempted(nil, mu.targets, err), m.output)
+		}
 		return err
 	}
 	defer s.close()
