@@ -74,48 +74,57 @@ func waitLoginForm(ctx context.Context, t *Team) error {
 // awaitSignIn waits until the browser leaves the login page with a
 // session cookie, or the page shows why it did not.
 func (t *Team) awaitSignIn(ctx context.Context) ([]agent.Cookie, error) {
-	deadline := time.Now().Add(t.opts.Step)
-	for {
-		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
-			return nil, err
+	loc := ""
+	var refused error
+	left, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
+		var err error
+		loc, err = t.b.Location(ctx)
+		if err != nil {
+			return false, nil // the page is navigating
 		}
-		loc, err := t.b.Location(ctx)
-		if err == nil && !isLoginURL(loc, t.url) {
-			info, ierr := selectors.Info(ctx, t.b)
-			if ierr == nil && !info.Login {
-				return t.sessionCookies(ctx)
+		if !isLoginURL(loc, t.url) {
+			if info, ierr := selectors.Info(ctx, t.b); ierr == nil && !info.Login {
+				return true, nil
 			}
 		}
-		if err == nil {
-			if msgs, merr := selectors.LoginErrors(ctx, t.b); merr == nil && len(msgs) > 0 {
-				return nil, fmt.Errorf("%w: sign-in refused: %s", agent.ErrLoginRequired, strings.Join(msgs, "; "))
-			}
+		if msgs, merr := selectors.LoginErrors(ctx, t.b); merr == nil && len(msgs) > 0 {
+			refused = fmt.Errorf("%w: sign-in refused: %s", agent.ErrLoginRequired, strings.Join(msgs, "; "))
+			return true, nil
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%w: still on the login page %s after %s; the account may need SSO or a second factor, which `agent login` cannot do: export the session from a browser instead", agent.ErrLoginRequired, agent.RedactURL(loc), t.opts.Step)
-		}
+		return false, nil
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case refused != nil:
+		return nil, refused
+	case !left:
+		return nil, fmt.Errorf("%w: still on the login page %s after %s; the account may need SSO or a second factor, which `agent login` cannot do: export the session from a browser instead", agent.ErrLoginRequired, agent.RedactURL(loc), t.opts.Step)
 	}
+	return t.sessionCookies(ctx)
 }
 
 func (t *Team) sessionCookies(ctx context.Context) ([]agent.Cookie, error) {
-	deadline := time.Now().Add(t.opts.Step)
-	for {
-		cookies, err := t.b.Cookies(ctx)
-		if err != nil {
-			return nil, err
+	var cookies []agent.Cookie
+	ok, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
+		var err error
+		if cookies, err = t.b.Cookies(ctx); err != nil {
+			return false, err
 		}
 		for _, c := range cookies {
 			if c.Name == agent.SessionCookieName {
-				return cookies, nil
+				return true, nil
 			}
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%w: signed in, but no %s cookie was set", agent.ErrLoginRequired, agent.SessionCookieName)
-		}
-		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
-			return nil, err
-		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	if !ok {
+		return nil, fmt.Errorf("%w: signed in, but no %s cookie was set", agent.ErrLoginRequired, agent.SessionCookieName)
+	}
+	return cookies, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -206,10 +206,10 @@
 
   // emailElements returns the innermost visible elements whose whole text is
   // one email address, outside dialogs and popups.
-  function emailElements() {
+  function emailElements(root) {
     const out = [];
     const seen = new Set();
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+    const walker = document.createTreeWalker(root || document.body, NodeFilter.SHOW_TEXT, {
       acceptNode(n) { return n.nodeValue.indexOf("@") >= 0 ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_SKIP; },
     });
     let n;
@@ -715,18 +715,32 @@
   // growAtEnd waits, at the bottom of a scroller, for rows that load on
   // reaching the end. It returns "grew", "end" (nothing loading, nothing
   // new after a grace period) or an error.
+  // reaction is the slowest reaction to a scroll seen in this scan: the
+  // grace period at the end of a scroller is a few times that.
+  let reaction = 0;
+
+  function grace() { return Math.min(500, Math.max(120, 3 * (reaction || 100))); }
+
+  async function timedSettle(check, timeoutMs) {
+    const t0 = Date.now();
+    const ok = await settle(check, timeoutMs);
+    if (ok) reaction = Math.max(reaction, Date.now() - t0);
+    return ok;
+  }
+
   async function growAtEnd(scroller, stepTimeout, complete) {
     if (!busy() && complete && complete()) return "end"; // every row the page states is seen
     const h = scroller.scrollHeight;
     const n = quickEmails().length;
     const grew = () => scroller.scrollHeight > h + 1 || quickEmails().length > n;
-    await settle(() => grew() || busy(), 400);
+    const t0 = Date.now();
+    await settle(() => grew() || busy(), grace());
     if (busy() && !(await waitNotBusy(stepTimeout))) {
       return err("timeout", "the member list", "the list stayed busy for " + stepTimeout + " ms after scrolling to its end");
     }
-    if (grew()) return "grew";
+    if (grew()) { reaction = Math.max(reaction, Math.min(Date.now() - t0, 500)); return "grew"; }
     // one more look: a page may start loading a moment after the scroll
-    await settle(() => grew() || busy(), 150);
+    await settle(() => grew() || busy(), Math.floor(grace() / 3));
     if (busy() && !(await waitNotBusy(stepTimeout))) {
       return err("timeout", "the member list", "the list stayed busy for " + stepTimeout + " ms after scrolling to its end");
     }
@@ -768,7 +782,7 @@
       if (next > top + view * 4) next = top + Math.floor(view * 0.9);
       if (next <= top) next = top + Math.max(1, Math.floor(view * 0.9));
       jumpTo(scroller, Math.min(next, max));
-      await settle(() => rowsInView(scroller) > 0 && !busy(), stepTimeout);
+      await timedSettle(() => rowsInView(scroller) > 0 && !busy(), stepTimeout);
     }
     return err("timeout", "the member list", "the list never reached its end");
   }
@@ -859,6 +873,7 @@
   // says how the start and the end were established.
   async function scan(rewind, visit, stepTimeout, notes) {
     const proof = { start: "", end: "", pages: 1 };
+    reaction = 0;
     if (rewind) {
       const r = await rewindPages(stepTimeout, notes);
       if (r.error) return r;
@@ -1014,8 +1029,8 @@
       hit = s;
       return true;
     };
-    const now = snapshot();
-    if (visit(now)) return located(snapshot(), email, kind, null, "rendered");
+    const now = ready.snap || snapshot();
+    if (visit(now)) return located(now, email, kind, null, "rendered");
     const notes = [];
     if (!opts.fromStartOnly) {
       const fwd = await scan(false, visit, stepTimeout, notes);
@@ -1106,6 +1121,16 @@
     if (spec.via === "row") {
       const ctl = target.closest(CLICKABLE_SEL);
       if (!ctl) return "the click landed outside any control";
+      if (spec.row && spec.row.isConnected && spec.row.contains(ctl)) {
+        // the row pointed at is still there: it must still show the target,
+        // and only the target
+        const shown = emailElements(spec.row).map((f) => emailKey(f.email));
+        if (shown.length !== 1 || shown[0] !== emailKey(spec.email)) {
+          return "the click landed on a row that now shows " + (shown.join(", ") || "no email") + ", not " + spec.email;
+        }
+        if (!controlMatches(spec.row, spec.control, ctl)) return "the click landed on another control of the row (" + accName(ctl) + ")";
+        return "";
+      }
       const r = rowOfElement(ctl);
       if (!r) return "the click landed outside the member rows";
       if (r.d.kind !== spec.kind || emailKey(r.d.email) !== emailKey(spec.email)) {
@@ -1193,17 +1218,17 @@
     const rc = roleControl(row);
     if (control === "role") {
       if (!rc) return err("contract", "the role dropdown", "no role dropdown in the row of " + email + ": no <select> of roles and no button or combobox showing a role");
-      return { el: rc.el, kind: rc.kind, disabled: isDisabled(rc.el), control: "role", current: hits[0].d.role };
+      return { el: rc.el, kind: rc.kind, disabled: isDisabled(rc.el), control: "role", current: hits[0].d.role, row: row };
     }
     const removes = removeControl(row, rc ? rc.el : null);
     if (removes.length > 1) {
       const on = removes.filter((h) => !isDisabled(h));
       if (on.length !== 1) return err("ambiguous", "the remove (trash) control", removes.length + " controls in the row of " + email + " look like remove controls");
-      return { el: on[0], disabled: false, control: "remove" };
+      return { el: on[0], disabled: false, control: "remove", row: row };
     }
-    if (removes.length === 1) return { el: removes[0], disabled: isDisabled(removes[0]), control: "remove" };
+    if (removes.length === 1) return { el: removes[0], disabled: isDisabled(removes[0]), control: "remove", row: row };
     const menus = actionsMenuButtons(row, rc);
-    if (menus.length === 1) return { el: menus[0], disabled: isDisabled(menus[0]), control: "menu", menu: true };
+    if (menus.length === 1) return { el: menus[0], disabled: isDisabled(menus[0]), control: "menu", menu: true, row: row };
     if (menus.length > 1) return err("ambiguous", "the actions menu", menus.length + " buttons in the row of " + email + " open menus");
     return err("contract", "the remove (trash) control", "no remove control in the row of " + email + ": no button named Remove/Delete/Revoke, no trash icon and no actions menu");
   }
@@ -1230,7 +1255,7 @@
         await nextFrame();
         continue;
       }
-      armGuard({ via: "row", email: email, kind: kind, control: f.control });
+      armGuard({ via: "row", email: email, kind: kind, control: f.control, row: f.row });
       return Object.assign(p, { control: f.control, kind: f.kind || "", menu: !!f.menu, current: f.current || "" });
     }
     return last || err("stale", "the " + CONTROL_NAMES[control], "the row of " + email + " kept moving while it was pointed at");
