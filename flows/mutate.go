@@ -54,10 +54,7 @@ func (t *Team) clickGuarded(ctx context.Context, what string, p *selectors.Point
 	}
 	g, err := selectors.GuardResult(ctx, t.b)
 	if err != nil {
-		if navigatedAway(err) {
-			return t.afterNavigation(ctx, err)
-		}
-		return err
+		return t.explain(ctx, err)
 	}
 	if !g.OK {
 		t.b.Logger().Info("a click was stopped before it reached the page; resolving the target again: " + what + ": " + g.Reason)
@@ -148,10 +145,7 @@ func (t *Team) waitDialog(ctx context.Context, what string) (*selectors.Dialog, 
 		var err error
 		d, err = selectors.DialogState(ctx, t.b)
 		if err != nil {
-			if navigatedAway(err) {
-				return false, t.afterNavigation(ctx, err)
-			}
-			return false, err
+			return false, t.explain(ctx, err)
 		}
 		return d.Open, nil
 	})
@@ -162,6 +156,15 @@ func (t *Team) waitDialog(ctx context.Context, what string) (*selectors.Dialog, 
 		return nil, t.errorf(agent.ErrPageChanged, "%s did not open within %s after the click", what, t.opts.Step)
 	}
 	return d, nil
+}
+
+// explain returns err, or, when the evaluation failed because the page
+// navigated, what the navigation means (see afterNavigation).
+func (t *Team) explain(ctx context.Context, err error) error {
+	if navigatedAway(err) {
+		return t.afterNavigation(ctx, err)
+	}
+	return err
 }
 
 // afterNavigation explains an evaluation that failed because the page
@@ -182,17 +185,15 @@ func (t *Team) afterNavigation(ctx context.Context, cause error) error {
 func (t *Team) settle(ctx context.Context, what string, toastsBefore []string) error {
 	var d *selectors.Dialog
 	var outcome error
+	// the click needs a moment to take effect before the first look
+	if err := sleepCtx(ctx, pollEvery); err != nil {
+		return err
+	}
 	done, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
-		if err := sleepCtx(ctx, pollEvery); err != nil {
-			return false, err
-		}
 		var err error
 		d, err = selectors.DialogState(ctx, t.b)
 		if err != nil {
-			if navigatedAway(err) {
-				return false, t.afterNavigation(ctx, err)
-			}
-			return false, err
+			return false, t.explain(ctx, err)
 		}
 		if info, ierr := selectors.Info(ctx, t.b); ierr == nil && info.Login {
 			return false, &selectors.LoginError{URL: info.URL}

@@ -97,15 +97,10 @@ func (t *Team) deleteRow(ctx context.Context, b Batch, k rowKind, w whom, res *R
 		}
 		// the row was in view: it must leave the rendered rows (the reload
 		// at the end of the run checks the whole list again)
-		var after *selectors.Located
 		gone, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
-			var err error
-			after, err = selectors.Rendered(ctx, t.b, loc, t.opts)
+			after, err := selectors.Rendered(ctx, t.b, loc, t.opts)
 			if err != nil {
-				if navigatedAway(err) {
-					return false, t.afterNavigation(ctx, err)
-				}
-				return false, err
+				return false, t.explain(ctx, err)
 			}
 			return after.Found == 0, nil
 		})

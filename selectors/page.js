@@ -1034,7 +1034,7 @@
     const notes = [];
     if (!opts.fromStartOnly) {
       const fwd = await scan(false, visit, stepTimeout, notes);
-      if (fwd.error && fwd.error.kind !== "cannot-rewind") return Object.assign({ info: pageInfo() }, fwd);
+      if (fwd.error) return Object.assign({ info: pageInfo() }, fwd);
       if (fwd.hit) return located(snapshot(), email, kind, null, "found ahead");
     }
     const acc = new Map();
