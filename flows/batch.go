@@ -36,8 +36,11 @@ type Batch struct {
 	// Evidence, when set, keeps a screenshot before ("before") and after
 	// ("after") each destructive click and returns its path.
 	Evidence func(ctx context.Context, target, when string) (string, error)
-	// OnStart is called before the first click on a target.
-	OnStart func(target string)
+	// OnStart is called before the first click on a target, and must
+	// durably record that the click is about to happen. When it returns an
+	// error nothing is clicked: the target fails with an error wrapping
+	// ErrNotRecorded, and the batch stops.
+	OnStart func(target string) error
 	// OnResult is called with each target's outcome as soon as it is
 	// known, before the next target starts.
 	OnResult func(Result)
@@ -64,10 +67,20 @@ func (b Batch) report(r Result) Result {
 	return r
 }
 
-func (b Batch) start(target string) {
-	if b.OnStart != nil {
-		b.OnStart(target)
+// ErrNotRecorded means the record that an action was about to happen
+// could not be written, so the action was not taken. It ends a batch: no
+// target is acted on without its record.
+var ErrNotRecorded = errors.New("the audit record could not be written")
+
+// start records that the first click on target is about to happen.
+func (b Batch) start(target string) error {
+	if b.OnStart == nil {
+		return nil
 	}
+	if err := b.OnStart(target); err != nil {
+		return fmt.Errorf("%w: nothing was clicked for %s: %w", ErrNotRecorded, target, err)
+	}
+	return nil
 }
 
 func (b Batch) evidence(ctx context.Context, res *Result, target, when string) {

@@ -60,7 +60,9 @@ func (t *Team) inviteOne(ctx context.Context, b Batch, tg target, role roster.Ro
 			}
 		}
 		if !res.Clicked {
-			b.start(tg.email)
+			if err := b.start(tg.email); err != nil {
+				return err
+			}
 		}
 		res.Clicked = true
 		return t.sendInvite(ctx, tg.email, role, &sent)

@@ -381,11 +381,14 @@ func (t *Team) confirmDialog(ctx context.Context, d *selectors.Dialog, loc selec
 }
 
 // startOnce returns the function that, before the first click on a
-// target, records its start and a "before" screenshot.
+// target, records its start and a "before" screenshot. A start that
+// cannot be recorded is an error: nothing is clicked.
 func startOnce(ctx context.Context, b Batch, res *Result, email string) func() error {
 	return func() error {
 		if !res.Clicked {
-			b.start(email)
+			if err := b.start(email); err != nil {
+				return err
+			}
 			b.evidence(ctx, res, email, "before")
 		}
 		res.Clicked = true

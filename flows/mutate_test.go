@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -142,7 +143,7 @@ func TestOffboardSafetyRules(t *testing.T) {
 			clicked := false
 			rs, err := open(t, env, 10*time.Second).Offboard(testContext(t), tc.targets, flows.Batch{
 				Policy:  tc.policy,
-				OnStart: func(string) { clicked = true },
+				OnStart: func(string) error { clicked = true; return nil },
 			})
 			require.NoError(t, err)
 			require.Len(t, rs, len(tc.targets))
@@ -255,10 +256,11 @@ func TestOffboardFaults(t *testing.T) {
 		var once sync.Once
 		rs, err := team.Offboard(testContext(t), []string{"john.smith@acme.test", "bob.oneil@acme.test"}, flows.Batch{
 			Retry: fastRetry,
-			OnStart: func(target string) {
+			OnStart: func(target string) error {
 				if target == "bob.oneil@acme.test" {
 					once.Do(team.Browser().Close)
 				}
+				return nil
 			},
 		})
 		require.ErrorIs(t, err, agent.ErrBrowserGone)
@@ -406,6 +408,57 @@ func TestMutationsFarDownALongList(t *testing.T) {
 			assert.False(t, hasMember(env.Server, "member0040@example.test"))
 			_, failed := mutations(env.Server, "remove")
 			assert.Zero(t, failed)
+		})
+	}
+}
+
+// TestNoClickWithoutItsRecord: when the record that a click is about to
+// happen cannot be written, no flow clicks, the target fails with
+// ErrNotRecorded, and a batch stops there.
+func TestNoClickWithoutItsRecord(t *testing.T) {
+	errDiskFull := errors.New("no space left on device")
+	type run func(ctx context.Context, team *flows.Team, b flows.Batch) ([]flows.Result, error)
+	one := func(res flows.Result, err error) ([]flows.Result, error) { return []flows.Result{res}, err }
+	for _, tc := range []struct {
+		name    string
+		run     run
+		targets int
+	}{
+		{"offboard", func(ctx context.Context, team *flows.Team, b flows.Batch) ([]flows.Result, error) {
+			return team.Offboard(ctx, []string{"john.smith@acme.test", "bob.oneil@acme.test"}, b)
+		}, 2},
+		{"revoke", func(ctx context.Context, team *flows.Team, b flows.Batch) ([]flows.Result, error) {
+			return team.Revoke(ctx, []string{"new.hire@partner.test"}, b)
+		}, 1},
+		{"set-role", func(ctx context.Context, team *flows.Team, b flows.Batch) ([]flows.Result, error) {
+			return one(team.SetRole(ctx, "john.smith@acme.test", roster.Viewer, b))
+		}, 1},
+		{"invite", func(ctx context.Context, team *flows.Team, b flows.Batch) ([]flows.Result, error) {
+			return one(team.Invite(ctx, "new.person@acme.test", roster.Viewer, b))
+		}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := fixturetest.Start(t, fixtures.WithRendition(fixtures.RenditionFeed))
+			team := open(t, env, 10*time.Second)
+			var starts []string
+			rs, err := tc.run(testContext(t), team, flows.Batch{
+				Retry: fastRetry,
+				OnStart: func(target string) error {
+					starts = append(starts, target)
+					return errDiskFull
+				},
+			})
+			require.NotEmpty(t, rs)
+			assert.Equal(t, flows.Failed, rs[0].Action, rs[0].Detail)
+			assert.ErrorIs(t, rs[0].Err, flows.ErrNotRecorded)
+			assert.ErrorIs(t, rs[0].Err, errDiskFull)
+			assert.False(t, rs[0].Clicked)
+			if tc.targets > 1 {
+				require.ErrorIs(t, err, flows.ErrNotRecorded, "the batch stops")
+				assert.Len(t, rs, 1, "no later target is tried")
+			}
+			assert.Len(t, starts, 1, "one start asked for, not retried")
+			assert.Empty(t, env.Server.Mutations(), "nothing was sent to the server")
 		})
 	}
 }

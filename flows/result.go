@@ -75,10 +75,11 @@ func refusal(format string, a ...any) error {
 }
 
 // fatal reports whether err must stop a whole batch: the session is gone,
-// the browser is gone, or the run was cancelled.
+// the browser is gone, the run was cancelled, or an action could not be
+// recorded before it was taken.
 func fatal(err error) bool {
 	return errors.Is(err, agent.ErrLoginRequired) || errors.Is(err, agent.ErrBrowserGone) ||
-		errors.Is(err, errCancelled)
+		errors.Is(err, errCancelled) || errors.Is(err, ErrNotRecorded)
 }
 
 var errCancelled = errors.New("cancelled")

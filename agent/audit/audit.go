@@ -136,6 +136,8 @@ type options struct {
 	actor     string
 	workspace string
 	now       func() time.Time
+	// beforeAppend, when set, may refuse a record before it is written.
+	beforeAppend func(Record) error
 }
 
 // WithActor sets the actor recorded on records that have none. The
@@ -233,6 +235,11 @@ func (l *Log) Append(r Record) (Record, error) {
 	r.Prev = Genesis
 	if last != nil {
 		r.Prev = hashLine(last)
+	}
+	if l.opts.beforeAppend != nil {
+		if err := l.opts.beforeAppend(r); err != nil {
+			return Record{}, fmt.Errorf("audit: write %s: %w", l.path, err)
+		}
 	}
 	line, err := json.Marshal(r)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/audit"
 	"github.com/clay-agent/clay-agent/flows"
 )
 
@@ -36,6 +37,9 @@ type app struct {
 	logFormat                    string
 	verbose                      int
 	jsonErrors                   bool
+
+	// auditOptions are added to those every audit log is opened with.
+	auditOptions []audit.Option
 
 	root *cobra.Command
 	log  *zap.Logger
@@ -127,6 +131,9 @@ var envFlags = map[string]string{
 // setup applies the environment (a flag wins over its variable), checks
 // the global flags and builds the logger.
 func (a *app) setup(cmd *cobra.Command) error {
+	if err := checkBlankFlags(cmd.Flags()); err != nil {
+		return err
+	}
 	var err error
 	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
 		env, ok := envFlags[fl.Name]

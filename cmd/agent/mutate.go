@@ -34,8 +34,14 @@ type mutateFlags struct {
 	evidenceDir  string
 	lockDir      string
 	lockTimeout  time.Duration
-	destructive  bool
+	// confirmTimeout bounds the wait for an answer at the prompt, which
+	// holds the workspace lock.
+	confirmTimeout time.Duration
+	destructive    bool
 }
+
+// defaultConfirmTimeout is how long the prompt waits for an answer.
+const defaultConfirmTimeout = 5 * time.Minute
 
 func (m *mutateFlags) register(cmd *cobra.Command, destructive bool) {
 	m.destructive = destructive
@@ -52,6 +58,7 @@ func (m *mutateFlags) register(cmd *cobra.Command, destructive bool) {
 	f.StringVar(&m.evidenceDir, "evidence-dir", "", "where before/after screenshots go (env CLAY_EVIDENCE_DIR; default beside the audit log)")
 	f.StringVar(&m.lockDir, "lock-dir", "", "where the per-workspace lock files go (default under the user's state directory)")
 	f.DurationVar(&m.lockTimeout, "lock-timeout", 2*time.Minute, "how long to wait for another run against the same workspace")
+	f.DurationVar(&m.confirmTimeout, "confirm-timeout", defaultConfirmTimeout, "how long the confirmation prompt waits for an answer (no answer is no)")
 }
 
 func (m *mutateFlags) validate(a *app) error {
@@ -65,9 +72,12 @@ func (m *mutateFlags) validate(a *app) error {
 	if m.lockTimeout < 0 {
 		return usageError("--lock-timeout must not be negative")
 	}
+	if m.confirmTimeout <= 0 {
+		return usageError("--confirm-timeout must be positive, got %s", m.confirmTimeout)
+	}
 	for _, d := range m.allowDomains {
-		if strings.TrimSpace(d) == "" || strings.Contains(d, " ") {
-			return usageError("--allow-domain %q is not a domain", d)
+		if !validDomain(d) {
+			return usageError("--allow-domain %s is not a domain name (e.g. corp.com)", quoteFlagValue(d))
 		}
 	}
 	if !m.yes && !m.dryRun && !isTerminal(a.stdin) {
@@ -119,7 +129,7 @@ func (mu *mutation) execute(cmd *cobra.Command) error {
 		actor = audit.DefaultActor()
 	}
 	logPath := a.auditLogPath(m.auditLog)
-	alog, err := audit.Open(logPath, audit.WithActor(actor), audit.WithWorkspace(cfg.Workspace))
+	alog, err := audit.Open(logPath, append([]audit.Option{audit.WithActor(actor), audit.WithWorkspace(cfg.Workspace)}, a.auditOptions...)...)
 	if err != nil {
 		return fmt.Errorf("opening the audit log: %w", err)
 	}
@@ -129,6 +139,12 @@ func (mu *mutation) execute(cmd *cobra.Command) error {
 		command += " --dry-run"
 	}
 	run := alog.Plan(ctx, command, mu.targets)
+	if err := run.Err(); err != nil {
+		// no record of the plan, no action: the browser does not even start
+		err = fmt.Errorf("%w: %s: nothing was done: %w", flows.ErrNotRecorded, logPath, err)
+		a.printResults(notAttempted(nil, mu.targets, err), m.output)
+		return err
+	}
 	evidenceDir := m.evidenceDir
 	if evidenceDir == "" {
 		evidenceDir = a.getenv("CLAY_EVIDENCE_DIR")
@@ -158,10 +174,15 @@ func (mu *mutation) execute(cmd *cobra.Command) error {
 		// the plan goes with the question to stderr: stdout carries only
 		// the results, in the format asked for
 		a.writeResults(a.stderr, plan, "table")
-		if !a.confirm(ctx, fmt.Sprintf("Proceed with %s on workspace %s?", mu.command, cfg.Workspace)) {
-			err := errors.New("not confirmed: nothing was changed")
-			if ctx.Err() != nil {
+		yes, err := a.confirm(ctx, fmt.Sprintf("Proceed with %s on workspace %s?", mu.command, cfg.Workspace), m.confirmTimeout)
+		if !yes {
+			switch {
+			case ctx.Err() != nil:
 				err = fmt.Errorf("interrupted at the confirmation: nothing was changed: %w", context.Cause(ctx))
+			case err != nil:
+				err = fmt.Errorf("%w: nothing was changed", err)
+			default:
+				err = errors.New("not confirmed: nothing was changed")
 			}
 			_ = run.Finish(err)
 			return err
@@ -178,8 +199,12 @@ func (mu *mutation) execute(cmd *cobra.Command) error {
 	batch := flows.Batch{
 		Policy: m.policy(),
 		DryRun: m.dryRun,
-		OnStart: func(target string) {
-			_ = run.Done(target, audit.OutcomeStarted, "about to click", nil, nil)
+		OnStart: func(target string) error {
+			// no click without its record, and none after a record was lost
+			if err := run.Err(); err != nil {
+				return err
+			}
+			return run.Done(target, audit.OutcomeStarted, "about to click", nil, nil)
 		},
 		OnResult: func(r flows.Result) {
 			if err := run.Done(r.Email, string(r.Action), r.Detail, r.Before, r.Evidence); err != nil {
@@ -199,11 +224,16 @@ func (mu *mutation) execute(cmd *cobra.Command) error {
 		a.noteArtifacts(paths)
 	}
 	_ = run.Finish(ferr)
-	if err := run.Err(); err != nil {
-		fmt.Fprintf(a.stderr, "agent: the audit log %s could not be written: %v\n", logPath, err)
-	}
 	a.printResults(results, m.output)
 	code := resultsExit(results)
+	if err := run.Err(); err != nil {
+		// the results above are what happened; the log does not hold all of it
+		msg := fmt.Sprintf("the audit log %s could not be written: %v; %s", logPath, err, actionsTaken(results))
+		if ferr != nil && !errors.Is(ferr, flows.ErrNotRecorded) {
+			msg += "; " + ferr.Error()
+		}
+		return &exitError{code: worst(code, exitCode(ferr), exitFailed), msg: msg}
+	}
 	if ferr != nil {
 		code = worst(code, exitCode(ferr))
 		return &exitError{code: code, msg: ferr.Error()}
@@ -230,6 +260,21 @@ func notAttempted(results []flows.Result, targets []string, err error) []flows.R
 		}
 	}
 	return results
+}
+
+// actionsTaken names the targets a run clicked for, for a message that
+// must say what was done when the audit log could not record it.
+func actionsTaken(rs []flows.Result) string {
+	var done []string
+	for _, r := range rs {
+		if r.Clicked {
+			done = append(done, string(r.Action)+" "+r.Email)
+		}
+	}
+	if len(done) == 0 {
+		return "no target was acted on"
+	}
+	return "acted on in this run: " + strings.Join(done, ", ")
 }
 
 func anyFailed(rs []flows.Result) bool {
@@ -293,27 +338,36 @@ func (a *app) writeResults(w io.Writer, rs []flows.Result, format string) {
 	_ = tw.Flush()
 }
 
+// errNoAnswer means the confirmation prompt got no answer in time.
+var errNoAnswer = errors.New("no answer at the confirmation")
+
 // confirm asks a yes/no question on the terminal. An interrupt (ctx done)
-// while it waits for the answer counts as no.
-func (a *app) confirm(ctx context.Context, question string) bool {
+// while it waits for the answer counts as no; so does no answer within
+// timeout, with an error wrapping errNoAnswer.
+func (a *app) confirm(ctx context.Context, question string, timeout time.Duration) (bool, error) {
 	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
 	answer := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(a.stdin).ReadString('\n')
 		answer <- line
 	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
 	var line string
 	select {
 	case line = <-answer:
 	case <-ctx.Done():
 		fmt.Fprintln(a.stderr)
-		return false
+		return false, nil
+	case <-timer.C:
+		fmt.Fprintln(a.stderr)
+		return false, fmt.Errorf("%w within %s (--confirm-timeout)", errNoAnswer, timeout)
 	}
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":
-		return true
+		return true, nil
 	}
-	return false
+	return false, nil
 }
 
 // readTargets collects emails from --email flags and --from-file (one per

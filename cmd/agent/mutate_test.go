@@ -492,9 +492,23 @@ func TestConfirm(t *testing.T) {
 	} {
 		var stderr bytes.Buffer
 		a := newApp(strings.NewReader(tc.answer), io.Discard, &stderr)
-		assert.Equal(t, tc.want, a.confirm(context.Background(), "Proceed?"), "%q", tc.answer)
+		yes, err := a.confirm(context.Background(), "Proceed?", time.Minute)
+		assert.NoError(t, err)
+		assert.Equal(t, tc.want, yes, "%q", tc.answer)
 		assert.Equal(t, "Proceed? [y/N] ", stderr.String())
 	}
+}
+
+// TestConfirmTimesOut: no answer within the timeout is no, with an error
+// that says so; the prompt does not hold the workspace lock forever.
+func TestConfirmTimesOut(t *testing.T) {
+	pr, pw := io.Pipe() // a terminal nobody types into
+	defer pw.Close()
+	var stderr bytes.Buffer
+	a := newApp(pr, io.Discard, &stderr)
+	yes, err := a.confirm(context.Background(), "Proceed?", 50*time.Millisecond)
+	assert.False(t, yes)
+	assert.ErrorIs(t, err, errNoAnswer)
 }
 
 // TestLockHeldByAnotherRun holds the workspace's lock in the test, the way
