@@ -43,5 +43,8 @@ func toRoster(c *selectors.Collected, workspace string, at time.Time) *roster.Ro
 	for _, i := range c.Invitations {
 		r.Invitations = append(r.Invitations, roster.Invitation{Email: i.Email, Role: roster.CanonicalRole(i.Role)})
 	}
+	for _, u := range c.Unreadable {
+		r.Unreadable = append(r.Unreadable, roster.Unreadable{Kind: string(u.Kind), Text: u.Text})
+	}
 	return r
 }

@@ -44,6 +44,12 @@ func (t *Team) plan(ctx context.Context, emails []string) (*roster.Roster, []tar
 			i := is[0]
 			tg.invitation = &i
 		}
+		if tg.err == nil && tg.member == nil && tg.invitation == nil {
+			// absent only if no row the page script could not read may be it
+			if us := append(r.UnreadableFor("member", e), r.UnreadableFor("invitation", e)...); len(us) > 0 {
+				tg.err = t.errorf(agent.ErrNotVerified, "no readable row shows %s, but %d row(s) with controls and no readable email could be it (%q); refusing to call it absent", e, len(us), us[0].Text)
+			}
+		}
 		out = append(out, tg)
 	}
 	return r, out, nil

@@ -483,7 +483,87 @@
       byRow.set(r.row, d);
       (kind === "member" ? members : invitations).push(d);
     }
-    return { members: members, invitations: invitations, rows: rs, byRow: byRow };
+    return { members: members, invitations: invitations, rows: rs, byRow: byRow, unreadable: unreadableRows(rs) };
+  }
+
+  // strayControls lists the role and remove controls of the list that no
+  // read row holds: the controls of a row whose email the page script
+  // could not read. A role control counts when every option it offers is
+  // a role (a filter offering "All roles" is not a row's control).
+  function strayControls(rs) {
+    const out = [];
+    const rowSet = new Set(rs.map((r) => r.row));
+    const held = (c) => {
+      for (let a = c; a; a = a.parentElement) if (rowSet.has(a)) return true;
+      return false;
+    };
+    for (const sel of document.querySelectorAll("select")) {
+      if (!(isVisible(sel) || sel.getBoundingClientRect().height > 0) || inOverlay(sel)) continue;
+      const opts = Array.from(sel.options).map((o) => norm(o.textContent)).filter((t) => t);
+      if (!opts.length || !opts.every((t) => canonicalRole(t))) continue;
+      if (!held(sel)) out.push({ el: sel, what: "role" });
+    }
+    for (const c of document.querySelectorAll("button,[role=button],[role=combobox],a")) {
+      if (!isVisible(c) || inOverlay(c) || c.closest("nav,header,footer,select")) continue;
+      const name = accName(c);
+      let what = "";
+      if (canonicalRole(name) && c.matches("[role=combobox],[aria-haspopup]:not([aria-haspopup=false])")) what = "role";
+      else if (!/^cancel$/i.test(name) && !canonicalRole(name) && (REMOVE_NAME_RE.test(name) || REMOVE_NAME_RE.test(c.getAttribute("title") || "") || TRASH_ICON_RE.test(iconIdentity(c)))) what = "remove";
+      if (what && !held(c)) out.push({ el: c, what: what });
+    }
+    return out;
+  }
+
+  // unreadableRows groups the stray controls into rows, the way rows()
+  // does (a semantic row, or the largest element around the control that
+  // holds no read row, no other row's control and no section marker), and
+  // describes each by its raw text. Such a row is reported, never dropped:
+  // it is a seat the page shows and the agent cannot name.
+  function unreadableRows(rs) {
+    const stray = strayControls(rs);
+    if (!stray.length) return [];
+    const rowAncestors = new Set();
+    for (const r of rs) for (let a = r.row; a; a = a.parentElement) rowAncestors.add(a);
+    const headings = Array.from(document.querySelectorAll(HEADING_SEL)).filter((h) => isVisible(h) && !inOverlay(h));
+    const groups = new Map();
+    for (const c of stray) {
+      let row = null;
+      const sem = c.el.closest(SEMANTIC_ROW_SEL);
+      if (sem && !rowAncestors.has(sem) && !inOverlay(sem)) row = sem;
+      if (!row) {
+        let cur = c.el;
+        for (;;) {
+          const p = cur.parentElement;
+          if (!p || p.matches(STOP_SEL) || rowAncestors.has(p)) break;
+          // a row has one control of each kind: another one is another row's
+          if (stray.some((o) => o.what === c.what && o.el !== c.el && p.contains(o.el) && !cur.contains(o.el) && !o.el.contains(cur))) break;
+          if (sectionMarkerOutside(p, cur)) break;
+          cur = p;
+        }
+        row = cur;
+      }
+      const g = groups.get(row) || { row: row, role: false, remove: false };
+      if (c.what === "role") g.role = true; else g.remove = true;
+      groups.set(row, g);
+    }
+    const out = [];
+    for (const g of groups.values()) {
+      // a group inside another is the same row
+      let inner = false;
+      for (const o of groups.keys()) if (o !== g.row && o.contains(g.row)) inner = true;
+      if (inner) continue;
+      const text = norm(g.row.innerText !== undefined ? g.row.innerText : g.row.textContent).slice(0, 500);
+      const section = sectionOf(g.row, headings);
+      const status = textTokens(g.row).some((t) => STATUS_RE.test(t.text));
+      out.push({
+        kind: section === "invitations" || status ? "invitation" : "member",
+        text: text,
+        section: section,
+        roleControl: g.role,
+        removeControl: g.remove,
+      });
+    }
+    return out;
   }
 
   function pageInfo() {
@@ -891,6 +971,11 @@
       const see = (s) => {
         for (const d of s.members) { seen.add(emailKey(d.email)); allSeen.add(emailKey(d.email)); }
         for (const d of s.invitations) invitesSeen.add(emailKey(d.email));
+        // rows that could not be read are rows all the same, told apart by text
+        for (const u of s.unreadable || []) {
+          const k = "\u0000unreadable\u0000" + u.text;
+          if (u.kind === "member") { seen.add(k); allSeen.add(k); } else invitesSeen.add(k);
+        }
         return visit(s);
       };
       // complete tells, from what the page states, that every row of the
@@ -932,6 +1017,18 @@
   // accumulate keeps every row seen during a scan, once per kind and email;
   // two rows for one email count twice only when both are rendered at once.
   function accumulate(acc, s) {
+    // unreadable rows are told apart by their text: one seen again while
+    // scrolling is the same row
+    const seen = new Map();
+    for (const u of s.unreadable || []) {
+      const k = "unreadable\u0000" + u.kind + "\u0000" + u.text;
+      seen.set(k, (seen.get(k) || []).concat([u]));
+    }
+    for (const [k, arr] of seen) {
+      const prev = acc.get(k) || [];
+      for (let i = 0; i < arr.length; i++) if (i >= prev.length) prev.push(arr[i]);
+      acc.set(k, prev);
+    }
     for (const list of [s.members, s.invitations]) {
       const step = new Map();
       for (const d of list) {
@@ -953,8 +1050,23 @@
   function tally(acc) {
     const members = [];
     const invitations = [];
-    for (const [, arr] of acc) for (const d of arr) (d.kind === "member" ? members : invitations).push(d);
-    return { members: members, invitations: invitations };
+    const unreadable = [];
+    for (const [k, arr] of acc) {
+      if (k.startsWith("unreadable\u0000")) { unreadable.push(...arr); continue; }
+      for (const d of arr) (d.kind === "member" ? members : invitations).push(d);
+    }
+    const n = (kind) => unreadable.filter((u) => u.kind === kind).length;
+    // every row the page shows counts against the stated counts, the
+    // unreadable ones too: they are reported, not dropped
+    return { members: members, invitations: invitations, unreadable: unreadable, seenMembers: members.length + n("member"), seenInvitations: invitations.length + n("invitation") };
+  }
+
+  // blocksAbsence reports whether an unreadable row could be the row of
+  // email: its text shows that address's local part, or no address at all.
+  function blocksAbsence(u, email) {
+    const local = emailKey(email).split("@")[0];
+    const text = u.text.toLowerCase();
+    return text.indexOf("@") < 0 || text.indexOf(local) >= 0;
   }
 
   // checkCounts compares what a complete scan counted with every count the
@@ -987,9 +1099,9 @@
     const r = await scan(true, (s) => { accumulate(acc, s); return false; }, stepTimeout, notes);
     if (r.error) return Object.assign({ info: pageInfo() }, r);
     const t = tally(acc);
-    const e = checkCounts(t.members.length, t.invitations.length);
+    const e = checkCounts(t.seenMembers, t.seenInvitations);
     if (e) return Object.assign({ info: pageInfo() }, e);
-    return { info: pageInfo(), members: t.members, invitations: t.invitations, notes: notes, pages: r.proof.pages, proof: r.proof };
+    return { info: pageInfo(), members: t.members, invitations: t.invitations, unreadable: t.unreadable, notes: notes, pages: r.proof.pages, proof: r.proof };
   }
 
   // ---------- locating one row ----------
@@ -1042,8 +1154,14 @@
     if (full.error) return Object.assign({ info: pageInfo() }, full);
     if (full.hit) return located(snapshot(), email, kind, full.proof, "found from the start");
     const t = tally(acc);
-    const e = checkCounts(t.members.length, t.invitations.length);
+    const e = checkCounts(t.seenMembers, t.seenInvitations);
     if (e) return Object.assign({ info: pageInfo(), found: 0 }, e);
+    const blocking = t.unreadable.filter((u) => u.kind === kind && blocksAbsence(u, email));
+    if (blocking.length) {
+      return Object.assign({ info: pageInfo(), found: 0 }, err("unreadable", "the row of " + email,
+        "a complete scan did not find " + email + ", but " + blocking.length + " " + kind + " row(s) have controls and no readable email, and could be it: " +
+        blocking.map((u) => JSON.stringify(u.text.slice(0, 120))).join("; ")));
+    }
     return { info: pageInfo(), found: 0, proof: full.proof, counted: { members: t.members.length, invitations: t.invitations.length }, notes: notes };
   }
 

@@ -122,6 +122,9 @@ const (
 	// ErrorCannotRewind: the list is past its start and offers no way
 	// back to it.
 	ErrorCannotRewind ErrorKind = "cannot-rewind"
+	// ErrorUnreadable: a complete scan did not find the row, but the page
+	// shows rows with controls and no readable email that could be it.
+	ErrorUnreadable ErrorKind = "unreadable"
 )
 
 // Error is a page script's refusal: a control or row that could not be
@@ -160,7 +163,7 @@ func (e *Error) Unwrap() error {
 		return agent.ErrTransient
 	case ErrorTimeout:
 		return agent.ErrStepTimeout
-	case ErrorIncomplete, ErrorCannotRewind:
+	case ErrorIncomplete, ErrorCannotRewind, ErrorUnreadable:
 		return agent.ErrNotVerified
 	}
 	return nil
@@ -292,11 +295,29 @@ func (p *Proof) String() string {
 	return fmt.Sprintf("a complete scan from %s to its end (%s; %d page(s))", p.Start, p.End, p.Pages)
 }
 
+// Unreadable is a row the page shows with a role or remove control but no
+// email the page script could read (an address with quotes, parentheses
+// or commas in its local part, or one split in a way the script does not
+// recognise). It is a seat all the same: reported, never dropped.
+type Unreadable struct {
+	// Kind is what the row seems to be: an invitation under the pending
+	// invitations heading or with a status word, else a member.
+	Kind Kind `json:"kind"`
+	// Text is the row's visible text, at most 500 characters.
+	Text string `json:"text"`
+	// RoleControl and RemoveControl say which controls the row has.
+	RoleControl   bool `json:"roleControl"`
+	RemoveControl bool `json:"removeControl"`
+}
+
 // Collected is every row of the Team page, read by a complete scan.
 type Collected struct {
 	Info        PageInfo `json:"info"`
 	Members     []Row    `json:"members"`
 	Invitations []Row    `json:"invitations"`
+	// Unreadable lists the rows that could not be read; they count
+	// against the page's stated counts like the others.
+	Unreadable []Unreadable `json:"unreadable"`
 	Notes       []string `json:"notes"`
 	Pages       int      `json:"pages"`
 	Proof       *Proof   `json:"proof"`

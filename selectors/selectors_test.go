@@ -346,3 +346,52 @@ func TestScriptIsInjectedWhenMissing(t *testing.T) {
 	require.NoError(t, b.Eval(ctx, "reading the version", 0, "window.__clayAgent.version", &v))
 	assert.Equal(t, selectors.Version, v)
 }
+
+// A row with controls but an email the page script cannot read (quotes
+// and commas are valid in a local part) is reported with its text, counts
+// against the stated count, and stops an absence proof for any address it
+// could be; a role filter above the list is no row.
+func TestUnreadableRowsAreReported(t *testing.T) {
+	b, ctx := openPage(t, "unreadable.html")
+	c, err := selectors.Collect(ctx, b, opts)
+	require.NoError(t, err, "the stated count 3 includes the unreadable member")
+	var emails []string
+	for _, m := range c.Members {
+		emails = append(emails, m.Email)
+	}
+	assert.ElementsMatch(t, []string{"ada@count.example", "bo@count.example"}, emails)
+	assert.Empty(t, c.Invitations)
+	require.Len(t, c.Unreadable, 2, "%+v", c.Unreadable)
+	byKind := map[selectors.Kind]selectors.Unreadable{}
+	for _, u := range c.Unreadable {
+		byKind[u.Kind] = u
+	}
+	assert.Contains(t, byKind[selectors.Member].Text, `"di,four"@count.example`)
+	assert.True(t, byKind[selectors.Member].RoleControl)
+	assert.True(t, byKind[selectors.Member].RemoveControl)
+	assert.Contains(t, byKind[selectors.Invitation].Text, "(weird)inv@count.example")
+
+	for _, tc := range []struct {
+		loc     selectors.Locator
+		blocked bool
+	}{
+		{selectors.MemberRow("zed@count.example"), false},
+		{selectors.MemberRow("di@count.example"), true},
+		{selectors.InvitationRow("inv@count.example"), true},
+		{selectors.InvitationRow("zed@count.example"), false},
+	} {
+		l, err := selectors.Locate(ctx, b, tc.loc, opts)
+		if !tc.blocked {
+			require.NoError(t, err, tc.loc.String())
+			assert.Zero(t, l.Found)
+			continue
+		}
+		require.ErrorIs(t, err, agent.ErrNotVerified, tc.loc.String())
+		var se *selectors.Error
+		require.ErrorAs(t, err, &se)
+		assert.Equal(t, selectors.ErrorUnreadable, se.Kind)
+	}
+	l, err := selectors.Locate(ctx, b, selectors.MemberRow("bo@count.example"), opts)
+	require.NoError(t, err)
+	assert.Equal(t, 1, l.Found)
+}

@@ -36,6 +36,10 @@ type Redactor struct {
 	emails map[string]string
 	names  map[string]string
 	ids    map[string]string
+	uuids  map[string]string
+	// words are the words of names taken from rows the page script could
+	// not read, looked for one by one by Leaks.
+	words map[string]bool
 	// Workspace, when set, is replaced by WorkspaceStandIn wherever it
 	// appears in a path.
 	Workspace        string
@@ -47,13 +51,14 @@ type Redactor struct {
 func New(workspace string) *Redactor {
 	return &Redactor{
 		emails: map[string]string{}, names: map[string]string{}, ids: map[string]string{},
+		uuids: map[string]string{}, words: map[string]bool{},
 		Workspace: workspace, WorkspaceStandIn: "1234", counts: map[string]int{},
 	}
 }
 
 // Counts says how many distinct values of each kind were replaced.
 func (r *Redactor) Counts() map[string]int {
-	out := map[string]int{"emails": len(r.emails), "names": len(r.names), "ids": len(r.ids)}
+	out := map[string]int{"emails": len(r.emails), "names": len(r.names), "ids": len(r.ids) + len(r.uuids)}
 	for k, v := range r.counts {
 		out[k] = v
 	}
@@ -170,9 +175,15 @@ func isDigits(s string) bool {
 	return true
 }
 
-// Text redacts emails, known names and the workspace id in free text.
+// Text redacts emails (in every form an address may take), known names,
+// the workspace id, known ids and UUIDs in free text.
 func (r *Redactor) Text(s string) string {
-	s = emailRE.ReplaceAllStringFunc(s, r.email)
+	s = anyEmailRE.ReplaceAllStringFunc(s, func(m string) string {
+		if isStandIn(m) || assetTLD.MatchString(m) {
+			return m
+		}
+		return r.email(m)
+	})
 	// longest names first, so "Ana López" goes before "Ana"
 	names := make([]string, 0, len(r.names))
 	for n := range r.names {
@@ -190,10 +201,47 @@ func (r *Redactor) Text(s string) string {
 	}
 	if r.Workspace != "" {
 		s = strings.ReplaceAll(s, "/workspaces/"+r.Workspace, "/workspaces/"+r.WorkspaceStandIn)
+		s = replaceToken(s, r.Workspace, r.WorkspaceStandIn)
 	}
-	return s
+	for id, to := range r.ids {
+		if len(id) >= minIDLen {
+			s = replaceToken(s, id, to)
+		}
+	}
+	return uuidRE.ReplaceAllStringFunc(s, func(m string) string {
+		if standInUUIDRE.MatchString(m) {
+			return m
+		}
+		return r.uuid(m)
+	})
 }
 
+// isStandIn reports whether an address found in redacted text is a
+// stand-in, perhaps after characters a wide match took with it ("=user001@…").
+func isStandIn(v string) bool {
+	if standInEmailRE.MatchString(v) {
+		return true
+	}
+	i := strings.LastIndex(v, "user")
+	return i > 0 && standInEmailRE.MatchString(v[i:]) && !strings.ContainsAny(v[:i], `"&`)
+}
+
+// replaceToken replaces every whole-token occurrence of v in s with to.
+func replaceToken(s, v, to string) string {
+	at := tokenIndexes(s, v)
+	if len(at) == 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, i := range at {
+		b.WriteString(s[last:i])
+		b.WriteString(to)
+		last = i + len(v)
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
 func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s)
 }

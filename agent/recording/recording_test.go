@@ -66,3 +66,53 @@ func TestRedactsAvatarInitials(t *testing.T) {
 	assert.Contains(t, out, "Person 001")
 	assert.Equal(t, 2, r.Counts()["initials"])
 }
+
+// Addresses the page script cannot read, the workspace id anywhere, ids
+// and UUIDs are redacted too; what is left is found by Leaks.
+func TestRedactsWhatTheParserDidNotRecognise(t *testing.T) {
+	r := New("98765")
+	r.LearnJSON([]byte(`{"users":[{"id":40417,"name":"Bo Two","email":"bo@corp.com"}]}`))
+	r.LearnUnreadable(`Di Four "di,four"@corp.com Viewer Remove`)
+	html := `<div data-ws="98765" data-user="40417" data-key="1b4e28ba-2fa1-11d2-883f-0016d3cca427">` +
+		`<div>Di Four</div><div>"di,four"@corp.com</div><div>&quot;x,y&quot;@corp.com</div>` +
+		`<div>o'neil=1@corp.com</div><img src="logo@2x.png"><div>Bo Two</div><div>bo@corp.com</div></div>`
+	out := r.HTML(html)
+	for _, leaked := range []string{"di,four", "x,y", "o'neil", "corp.com", "98765", "40417", "1b4e28ba", "Di Four", "Bo Two"} {
+		assert.NotContains(t, out, leaked)
+	}
+	assert.Contains(t, out, `src="logo@2x.png"`, "file names are not addresses")
+	assert.Equal(t, "/v3/workspaces/1234/users", r.Text("/v3/workspaces/98765/users"))
+	assert.Equal(t, "/v3/users?workspace=1234", r.Text("/v3/users?workspace=98765"))
+	assert.Equal(t, "id 1234 1234 ", r.Text("id 98765 98765 "), "every whole token")
+	assert.Equal(t, "198765", r.Text("198765"), "not inside a longer number")
+	assert.Empty(t, r.Leaks(map[string][]byte{"page.html": []byte(out), "api/01-v3-users-1234.json": r.JSON([]byte(`{"workspace":"98765"}`))}))
+}
+
+func TestLeaksFindsWhatRedactionMissed(t *testing.T) {
+	r := New("98765")
+	r.LearnName("Ana López")
+	r.LearnUnreadable(`Zebulon Quartz "z,q"@corp.com Editor Remove`)
+	for _, tc := range []struct {
+		name, file, body, kind string
+	}{
+		{"a quoted address", "page.html", `<div>"a,b"@corp.com</div>`, "an email address"},
+		{"an escaped quoted address", "page.html", `<div title="&quot;a,b&quot;@corp.com"></div>`, "an email address"},
+		{"a plain address", "api/01.json", `{"e":"ana@corp.com"}`, "an email address"},
+		{"the workspace id in a file name", "api/01-v3-workspaces-98765.json", `{}`, "the workspace id"},
+		{"a UUID", "page.html", `<a href="/u/1b4e28ba-2fa1-11d2-883f-0016d3cca427">`, "a UUID"},
+		{"a learned name", "page.html", `<div>Ana López</div>`, "a name"},
+		{"a name split over elements", "page.html", `<span>Zebulon</span> <span>Q.</span>`, "a word of a name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			leaks := r.Leaks(map[string][]byte{tc.file: []byte(tc.body)})
+			require.NotEmpty(t, leaks)
+			var kinds []string
+			for _, l := range leaks {
+				kinds = append(kinds, l.Kind)
+				assert.NotContains(t, l.String(), "corp.com", "a leak is named by kind and place, not value")
+			}
+			assert.Contains(t, kinds, tc.kind)
+		})
+	}
+	assert.Empty(t, r.Leaks(map[string][]byte{"page.html": []byte(`<div>Person 001</div><div>user001@example.test</div><div>Team members 3</div>`)}))
+}

@@ -122,12 +122,34 @@ type Invitation struct {
 	Role  Role   `json:"role"`
 }
 
+// Unreadable is a row the page shows with a role or remove control whose
+// email could not be read. It holds a seat (or a pending invitation) all
+// the same, so it is kept with its raw text rather than dropped.
+type Unreadable struct {
+	// Kind is "member" or "invitation", as far as the page tells.
+	Kind string `json:"kind"`
+	// Text is the row's visible text as the page shows it.
+	Text string `json:"text"`
+}
+
+// CouldBe reports whether the row could be the row of email: its text
+// shows that address's local part, or shows no address at all. A target
+// that such a row could be is not proven absent.
+func (u Unreadable) CouldBe(email string) bool {
+	local, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(email)), "@")
+	text := strings.ToLower(u.Text)
+	return !strings.Contains(text, "@") || strings.Contains(text, local)
+}
+
 // Roster is everything the Team page lists at one moment.
 type Roster struct {
 	Workspace   string       `json:"workspace"`
 	CapturedAt  time.Time    `json:"captured_at"`
 	Members     []Member     `json:"members"`
 	Invitations []Invitation `json:"invitations"`
+	// Unreadable lists the rows whose email could not be read; it is
+	// absent when there are none.
+	Unreadable []Unreadable `json:"unreadable,omitempty"`
 }
 
 // FindMembers returns the members whose email equals email (see SameEmail).
@@ -136,6 +158,18 @@ func (r *Roster) FindMembers(email string) []Member {
 	for _, m := range r.Members {
 		if SameEmail(m.Email, email) {
 			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// UnreadableFor returns the unreadable rows of kind ("member" or
+// "invitation") that could be the row of email (see Unreadable.CouldBe).
+func (r *Roster) UnreadableFor(kind, email string) []Unreadable {
+	var out []Unreadable
+	for _, u := range r.Unreadable {
+		if u.Kind == kind && u.CouldBe(email) {
+			out = append(out, u)
 		}
 	}
 	return out

@@ -1,11 +1,18 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"strconv"
+
 	"github.com/spf13/cobra"
+
+	"github.com/clay-agent/clay-agent/agent/roster"
 )
 
 func (a *app) listCommand() *cobra.Command {
 	var output string
+	var allowUnreadable bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List every member and pending invitation",
@@ -28,11 +35,36 @@ func (a *app) listCommand() *cobra.Command {
 			if err != nil {
 				return s.fail("list", err)
 			}
-			return writeRoster(a.stdout, r, output)
+			if err := writeRoster(a.stdout, r, output); err != nil {
+				return err
+			}
+			return a.checkUnreadable(r, allowUnreadable)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
+	cmd.Flags().BoolVar(&allowUnreadable, "allow-unreadable", false, "exit 0 even when some rows have controls but no readable email (they are listed all the same)")
 	return cmd
+}
+
+// errUnreadable means the list shows rows whose email could not be read.
+var errUnreadable = errors.New("rows with no readable email")
+
+// checkUnreadable warns about each row whose email could not be read and,
+// unless allowed, fails the command (exit 1): a roster with a seat it
+// cannot name is not a complete answer.
+func (a *app) checkUnreadable(r *roster.Roster, allow bool) error {
+	if len(r.Unreadable) == 0 {
+		return nil
+	}
+	if !a.jsonErrors || allow {
+		for _, u := range r.Unreadable {
+			fmt.Fprintf(a.stderr, "agent: warning: a %s row with controls but no readable email: %s\n", u.Kind, strconv.QuoteToASCII(u.Text))
+		}
+	}
+	if allow {
+		return nil
+	}
+	return fmt.Errorf("%w: %d row(s) have a role or remove control but no email the agent can read; they are listed with their text (pass --allow-unreadable to accept them)", errUnreadable, len(r.Unreadable))
 }
 
 // noArgs refuses positional arguments with a usage error.
