@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clay-agent/clay-agent/agent/schedule"
 	"github.com/clay-agent/clay-agent/fixtures"
 )
 
@@ -227,6 +228,119 @@ func TestFailedListLeavesNoBrowser(t *testing.T) {
 			r := runCLI(t, "", e.list("--timeout", "3s")...)
 			assert.Equal(t, tc.code, r.code, r.stderr)
 			w.assertNoneLeft(t, 3*time.Second)
+		})
+	}
+}
+
+// startServeProcess runs `agent serve` with args through run, the
+// process's entry point, so that a real signal to the test process stops
+// it; stop sends SIGTERM. It waits until serve listens.
+func startServeProcess(t *testing.T, args ...string) *runningServe {
+	t.Helper()
+	// keep the signal from killing the test binary whatever happens
+	guard := make(chan os.Signal, 4)
+	signal.Notify(guard, syscall.SIGTERM)
+	t.Cleanup(func() { signal.Stop(guard) })
+
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	s := &runningServe{
+		stderr: stderr,
+		done:   make(chan cliResult, 1),
+		cancel: func() { require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM)) },
+	}
+	go func() {
+		code := run(append([]string{"serve"}, args...), strings.NewReader(""), stdout, stderr)
+		s.done <- cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	}()
+	t.Cleanup(func() {
+		select {
+		case r := <-s.done:
+			s.done <- r
+			return
+		default:
+		}
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(time.Minute):
+			t.Error("serve did not stop within a minute of SIGTERM")
+		}
+	})
+	s.waitListening(t, stdout)
+	return s
+}
+
+// TestServeExitCodeOnSIGTERM sends the test process a real SIGTERM while
+// serve runs: a stop that loses nothing exits with 0, as a supervisor
+// expects of a service it stops; one that had to cancel a running
+// snapshot exits with 1 and says so.
+func TestServeExitCodeOnSIGTERM(t *testing.T) {
+	tests := []struct {
+		name string
+		// rowDelay slows the run in progress at SIGTERM; 0: none is
+		// running
+		rowDelay time.Duration
+		grace    string
+		code     int
+		saved    bool
+		want     []string
+		notWant  []string
+	}{
+		{
+			name: "idle", grace: "20s", code: exitOK,
+			want:    []string{"snapshot schedule stopped"},
+			notWant: []string{"agent: interrupted", "abandoning"},
+		},
+		{
+			name: "run finishes within the grace period", rowDelay: 4 * time.Second, grace: "60s", code: exitOK, saved: true,
+			want:    []string{"waiting for the running snapshot to finish", "snapshot taken", "snapshot schedule stopped"},
+			notWant: []string{"agent: interrupted", "abandoning"},
+		},
+		{
+			name: "run cut short", rowDelay: time.Minute, grace: "200ms", code: exitFailed,
+			want: []string{
+				"abandoning the running snapshot",
+				"agent: the running snapshot was cancelled at shutdown: it did not finish within the grace period of 200ms",
+				"agent: interrupted",
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startE2E(t, fixtures.WithRendition(fixtures.RenditionTable))
+			t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
+			e.Server.SetFaults(fixtures.Faults{RowDelay: tc.rowDelay})
+			dir := filepath.Join(e.Dir, "snapshots")
+			args := e.serveArgs(dir, "--snapshot-every", "1h", "--grace-period", tc.grace, "--timeout", "60s")
+			var w *browserWatch
+			if tc.rowDelay > 0 {
+				w = watchBrowsers(t)
+				args = append(args, "--run-on-start")
+			}
+			s := startServeProcess(t, args...)
+			if w != nil {
+				s.waitHealth(t, 30*time.Second, func(_ int, st schedule.Status) bool { return st.Running })
+				w.started(t, 30*time.Second)
+				time.Sleep(time.Second) // well into the run: the browser is waiting for rows
+			}
+
+			r := s.stop(t, 60*time.Second)
+			assert.Equal(t, tc.code, r.code, r.stderr)
+			for _, want := range tc.want {
+				assert.Contains(t, r.stderr, want)
+			}
+			for _, not := range tc.notWant {
+				assert.NotContains(t, r.stderr, not)
+			}
+			if tc.saved {
+				assert.Len(t, dirNames(t, dir), 1, "the run finished and saved its snapshot")
+			} else {
+				assert.Empty(t, dirNames(t, dir), "no snapshot and no partial file")
+			}
+			assertNoTempFiles(t, dir)
+			if w != nil {
+				w.assertNoneLeft(t, 5*time.Second)
+			}
 		})
 	}
 }
