@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/schedule"
 	"github.com/clay-agent/clay-agent/fixtures"
 )
@@ -56,12 +57,13 @@ func liveProcs(marker string) map[int]string {
 // lies under one directory: the test points TMPDIR there, so that the
 // browsers it starts, and only those, are recognizable by command line.
 type browserWatch struct {
-	marker string
-	tmp    string
-	stop   chan struct{}
-	done   chan struct{}
-	mu     sync.Mutex
-	seen   map[int]string
+	marker   string
+	tmp      string
+	profiles string // where the browsers keep their profiles
+	stop     chan struct{}
+	done     chan struct{}
+	mu       sync.Mutex
+	seen     map[int]string
 }
 
 // watchBrowsers points TMPDIR at a fresh directory and samples the
@@ -78,11 +80,12 @@ func watchBrowsers(t *testing.T) *browserWatch {
 	t.Cleanup(func() { os.RemoveAll(tmp) })
 	t.Setenv("TMPDIR", tmp)
 	w := &browserWatch{
-		marker: "--user-data-dir=" + tmp + string(filepath.Separator),
-		tmp:    tmp,
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		seen:   map[int]string{},
+		marker:   "--user-data-dir=" + agent.ProfileRoot() + string(filepath.Separator),
+		tmp:      tmp,
+		profiles: agent.ProfileRoot(),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		seen:     map[int]string{},
 	}
 	require.Empty(t, liveProcs(w.marker))
 	go func() {
@@ -126,7 +129,7 @@ func (w *browserWatch) started(t *testing.T, within time.Duration) {
 }
 
 // assertNoneLeft asserts that every browser process the test started is
-// gone within grace, and that the temporary profile was removed.
+// gone within grace, and that its profile was removed.
 func (w *browserWatch) assertNoneLeft(t *testing.T, grace time.Duration) {
 	t.Helper()
 	w.halt()
@@ -148,8 +151,10 @@ func (w *browserWatch) assertNoneLeft(t *testing.T, grace time.Duration) {
 		desc = append(desc, strconv.Itoa(pid)+": "+cmd)
 	}
 	assert.True(t, len(left) == 0, "browser processes left behind (%d seen in all):\n%s", seen, strings.Join(desc, "\n"))
-	profiles, _ := filepath.Glob(filepath.Join(w.tmp, "chromedp-runner*"))
-	assert.Empty(t, profiles, "the browser's temporary profile was left behind")
+	profiles, _ := filepath.Glob(filepath.Join(w.profiles, "profile-*"))
+	assert.Empty(t, profiles, "the browser's profile was left behind")
+	others, _ := filepath.Glob(filepath.Join(w.tmp, "chromedp-runner*"))
+	assert.Empty(t, others, "a browser kept its profile elsewhere")
 }
 
 func TestListCancelledStopsPromptlyAndLeavesNoBrowser(t *testing.T) {
