@@ -51,7 +51,10 @@ const maxConsole = 500
 
 // Open starts (or attaches to) a browser and opens one tab. The browser
 // lives until Close or until ctx ends, whichever comes first: cancelling ctx
-// (Ctrl-C) closes it and leaves no process behind.
+// (Ctrl-C) closes it and leaves no process behind. A browser it starts
+// keeps its profile in a new directory under ProfileRoot, removed when the
+// browser exits; Open first removes the profiles that processes no longer
+// running left behind.
 func Open(ctx context.Context, cfg Config) (*Browser, error) {
 	b := &Browser{cfg: cfg, log: cfg.logger(), closed: make(chan struct{})}
 	var allocCtx context.Context
@@ -88,7 +91,24 @@ func Open(ctx context.Context, cfg Config) (*Browser, error) {
 			// sandbox for it either.
 			opts = append(opts, chromedp.NoSandbox)
 		}
-		allocCtx, allocCancel = chromedp.NewExecAllocator(ctx, opts...)
+		profile, err := newProfile(b.log)
+		if err != nil {
+			return nil, fmt.Errorf("starting the browser: %w", err)
+		}
+		opts = append(opts, chromedp.UserDataDir(profile))
+		var stopBrowser context.CancelFunc
+		allocCtx, stopBrowser = chromedp.NewExecAllocator(ctx, opts...)
+		// The profile goes when the browser has exited, whether Close
+		// stopped it or ctx ended.
+		removeOnce := sync.OnceFunc(func() { removeProfile(profile, b.log) })
+		allocCancel = func() {
+			stopBrowser()
+			removeOnce()
+		}
+		go func() {
+			<-allocCtx.Done()
+			allocCancel()
+		}()
 	}
 	ctxOpts := []chromedp.ContextOption{
 		chromedp.WithLogf(func(f string, a ...any) { b.log.Debug(fmt.Sprintf(f, a...)) }),
@@ -135,7 +155,8 @@ func Open(ctx context.Context, cfg Config) (*Browser, error) {
 	return b, nil
 }
 
-// Close closes the tab and the browser. It is safe to call more than once.
+// Close closes the tab and the browser, and removes the profile of a
+// browser that Open started. It is safe to call more than once.
 func (b *Browser) Close() {
 	b.closeMu.Do(func() { b.cancel() })
 }

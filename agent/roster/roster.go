@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Role is a workspace role as Clay names it.
@@ -80,29 +82,87 @@ func SameEmail(a, b string) bool {
 
 // ParseEmail validates an address given by an operator and returns it
 // normalized. It accepts a bare addr-spec only: no display name, no angle
-// brackets, exactly one "@", and a domain with a dot.
+// brackets, exactly one "@", and a domain with a dot. A rejection wraps
+// ErrInvalidEmail and says what is wrong: a display name or angle brackets
+// around the address (naming the bare address to give instead), white
+// space, a non-ASCII or a control character (each with its position), or
+// a malformed local part or domain. The input and any character it names
+// are quoted with Go escapes, so that no control character reaches a
+// terminal as it is.
 func ParseEmail(s string) (string, error) {
 	e := NormalizeEmail(s)
 	if e == "" {
 		return "", fmt.Errorf("%w: empty", ErrInvalidEmail)
 	}
-	for _, r := range e {
-		if r > 0x7e || r < 0x21 {
-			return "", fmt.Errorf("%w: %q: only printable ASCII addresses are supported", ErrInvalidEmail, s)
-		}
-	}
-	if strings.ContainsAny(e, " \t\r\n<>,;\"()[]\\") || strings.Count(e, "@") != 1 {
-		return "", fmt.Errorf("%w: %q", ErrInvalidEmail, s)
+	if reason := emailProblem(strings.TrimSpace(s)); reason != "" {
+		return "", fmt.Errorf("%w: %q: %s", ErrInvalidEmail, s, reason)
 	}
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e {
-		return "", fmt.Errorf("%w: %q", ErrInvalidEmail, s)
-	}
-	local, domain, _ := strings.Cut(e, "@")
-	if local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
-		return "", fmt.Errorf("%w: %q", ErrInvalidEmail, s)
+		return "", fmt.Errorf("%w: %q: not a bare address of the form name@example.com", ErrInvalidEmail, s)
 	}
 	return e, nil
+}
+
+// emailProblem returns what makes the trimmed address s unacceptable, or
+// "" when it passes every check but the final parse.
+func emailProblem(s string) string {
+	if bare, named := bareAddress(s); bare != "" {
+		what := "angle brackets around the address"
+		if named {
+			what = "a display name around the address"
+		}
+		return fmt.Sprintf("%s; give the bare address %q", what, bare)
+	}
+	pos := 0
+	for i, r := range s {
+		pos++
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
+			return fmt.Sprintf("invalid UTF-8 at position %d", pos)
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f':
+			if strings.ContainsAny(s, ",;") {
+				return "a list of addresses; give one address at a time"
+			}
+			return fmt.Sprintf("white space (%s) at position %d", strconv.QuoteRuneToASCII(r), pos)
+		case r < 0x20 || r == 0x7f:
+			return fmt.Sprintf("control character %s at position %d", strconv.QuoteRuneToASCII(r), pos)
+		case r > 0x7e:
+			return fmt.Sprintf("non-ASCII character %s at position %d; only ASCII addresses are supported", strconv.QuoteRuneToASCII(r), pos)
+		}
+	}
+	if i := strings.IndexAny(s, `<>,;"()[]\`); i >= 0 {
+		return fmt.Sprintf("%q at position %d; give a bare address such as name@example.com", s[i], i+1)
+	}
+	local, domain, found := strings.Cut(s, "@")
+	switch {
+	case !found:
+		return `no "@"`
+	case strings.Contains(domain, "@"):
+		return `more than one "@"`
+	case local == "":
+		return `nothing before the "@"`
+	case !strings.Contains(domain, "."):
+		return fmt.Sprintf("the domain %q has no dot", domain)
+	case strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, ".."):
+		return fmt.Sprintf("the domain %q has an empty label", domain)
+	}
+	return ""
+}
+
+// bareAddress returns the address inside s when s is an address with a
+// display name ("John Smith <john@acme.test>", named true) or in angle
+// brackets alone ("<john@acme.test>"), and that address is itself
+// acceptable. Otherwise it returns "".
+func bareAddress(s string) (bare string, named bool) {
+	if !strings.ContainsAny(s, "<>") {
+		return "", false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address == s || emailProblem(a.Address) != "" {
+		return "", false
+	}
+	return a.Address, a.Name != ""
 }
 
 // Member is one row of the Team page's member list.

@@ -30,6 +30,11 @@ const maxMissedCount = 100_000
 // or has run.
 var ErrAlreadyRunning = errors.New("runner already started")
 
+// ErrRunAbandoned is returned by Run when, at shutdown, the running
+// snapshot did not finish within the grace period and its context was
+// cancelled: the shutdown was orderly, but a snapshot was lost.
+var ErrRunAbandoned = errors.New("the running snapshot was cancelled at shutdown")
+
 // Job takes one snapshot.
 type Job func(ctx context.Context) (*snapshot.Result, error)
 
@@ -148,8 +153,10 @@ func NewRunner(sched Schedule, job Job, opts ...Option) *Runner {
 //
 // When ctx is cancelled, Run stops scheduling and waits for the running
 // job, if any, for the grace period; then it cancels the job's context and
-// waits for the job to return. It returns nil after a clean shutdown, and
-// ErrAlreadyRunning if called a second time.
+// waits for the job to return. It returns nil after a clean shutdown (no
+// job running, or the running one finished within the grace period), an
+// error wrapping ErrRunAbandoned when it had to cancel the running job,
+// and ErrAlreadyRunning if called a second time.
 func (r *Runner) Run(ctx context.Context) error {
 	if r.sched == nil || r.job == nil {
 		return fmt.Errorf("%w: no schedule or no job", ErrInvalidSchedule)
@@ -170,7 +177,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			r.shutdown(cancelJobs, &wg)
+			if r.shutdown(cancelJobs, &wg) {
+				return fmt.Errorf("%w: it did not finish within the grace period of %s", ErrRunAbandoned, r.grace)
+			}
 			return nil
 		case <-r.clock.After(min(next.Sub(r.now()), maxWait)):
 		}
@@ -203,8 +212,8 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 // shutdown waits for the running job, cancelling it after the grace
-// period.
-func (r *Runner) shutdown(cancelJobs context.CancelFunc, wg *sync.WaitGroup) {
+// period, and reports whether it had to cancel it.
+func (r *Runner) shutdown(cancelJobs context.CancelFunc, wg *sync.WaitGroup) (abandoned bool) {
 	done := make(chan struct{})
 	go func() {
 		wg.Wait()
@@ -214,7 +223,7 @@ func (r *Runner) shutdown(cancelJobs context.CancelFunc, wg *sync.WaitGroup) {
 	select {
 	case <-done:
 		r.log.Info("snapshot schedule stopped")
-		return
+		return false
 	default:
 	}
 	if r.grace > 0 {
@@ -222,7 +231,7 @@ func (r *Runner) shutdown(cancelJobs context.CancelFunc, wg *sync.WaitGroup) {
 		select {
 		case <-done:
 			r.log.Info("snapshot schedule stopped")
-			return
+			return false
 		case <-r.clock.After(r.grace):
 		}
 	}
@@ -230,6 +239,7 @@ func (r *Runner) shutdown(cancelJobs context.CancelFunc, wg *sync.WaitGroup) {
 	cancelJobs()
 	<-done
 	r.log.Info("snapshot schedule stopped")
+	return true
 }
 
 // tryStart starts the job unless one is running, and reports whether it

@@ -368,7 +368,8 @@ func TestRunnerShutdownAbandonsTheRunAfterTheGracePeriod(t *testing.T) {
 
 	select {
 	case err := <-done:
-		require.NoError(t, err)
+		require.ErrorIs(t, err, schedule.ErrRunAbandoned, "a run cut short is not a clean stop")
+		assert.Contains(t, err.Error(), "grace period of 1m0s")
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after the grace period")
 	}
@@ -386,7 +387,7 @@ func TestRunnerShutdownWithoutGraceCancelsAtOnce(t *testing.T) {
 	h.tick(time.Hour)
 	r := h.nextRun()
 
-	require.NoError(t, h.stop())
+	require.ErrorIs(t, h.stop(), schedule.ErrRunAbandoned)
 	assert.ErrorIs(t, r.ctx.Err(), context.Canceled)
 }
 

@@ -336,7 +336,7 @@ func TestMutatingBadInputExitsTwoBeforeTheBrowser(t *testing.T) {
 		{"set-role off a terminal without --yes", c("set-role", "--email", "a@acme.test", "--role", "viewer"), []string{"--yes"}},
 		{"offboard without an email", c("offboard", "--yes"), []string{"no email given"}},
 		{"offboard with an invalid email", c("offboard", "--yes", "--email", "john.smith"), []string{"invalid email address", "john.smith"}},
-		{"offboard with a display name", c("offboard", "--yes", "--email", "John <john@acme.test>"), []string{"invalid email address"}},
+		{"offboard with a display name", c("offboard", "--yes", "--email", "John <john@acme.test>"), []string{"invalid email address", "display name", `give the bare address "john@acme.test"`}},
 		{"offboard with an invalid line in --from-file", c("offboard", "--yes", "--from-file", list), []string{"invalid email address", "not an email"}},
 		{"offboard with a missing --from-file", c("offboard", "--yes", "--from-file", filepath.Join(dir, "nope.txt")), []string{"--from-file", "nope.txt"}},
 		{"offboard with --max-removals 0", c("offboard", "--yes", "--email", "a@acme.test", "--max-removals", "0"), []string{"--max-removals must be at least 1"}},

@@ -105,7 +105,9 @@ It serves, on --listen:
 
 SIGINT or SIGTERM stops it: no new run starts, a running one gets
 --grace-period to finish and is cancelled after that. Snapshot files are
-written atomically, so an abandoned run leaves no file behind.
+written atomically, so an abandoned run leaves no file behind. It then exits
+with 0 when no run was in progress or the running one finished in time, and
+with 1 when the running one had to be cancelled.
 
 The flags, the workspace, the session file and --dir are checked before it
 starts listening: a bad flag exits with 2, an expired session with 3.`,

@@ -76,24 +76,32 @@ func startServe(t *testing.T, env map[string]string, args ...string) *runningSer
 			t.Error("serve did not stop within a minute")
 		}
 	})
+	s.waitListening(t, stdout)
+	return s
+}
+
+// waitListening waits until serve says on stdout where it listens.
+func (s *runningServe) waitListening(t *testing.T, stdout *lockedBuffer) {
+	t.Helper()
 	deadline := time.After(15 * time.Second)
 	for {
 		if m := servingRE.FindStringSubmatch(stdout.String()); m != nil {
 			s.base = m[1]
-			return s
+			return
 		}
 		select {
 		case r := <-s.done:
 			s.done <- r
 			t.Fatalf("serve ended before listening: exit %d\n%s", r.code, r.stderr)
 		case <-deadline:
-			t.Fatalf("serve did not listen within 15s; stderr:\n%s", stderr.String())
+			t.Fatalf("serve did not listen within 15s; stderr:\n%s", s.stderr.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
 
-// stop cancels the context and returns the command's result.
+// stop cancels the context (or sends the signal) and returns the
+// command's result.
 func (s *runningServe) stop(t *testing.T, within time.Duration) cliResult {
 	t.Helper()
 	s.cancel()
@@ -242,8 +250,9 @@ func TestServeAbandonsTheRunningSnapshotAtShutdown(t *testing.T) {
 	start := time.Now()
 	r := s.stop(t, 30*time.Second)
 	assert.Less(t, time.Since(start), 15*time.Second, "the run was cancelled, not waited for")
-	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Equal(t, exitFailed, r.code, "a snapshot cut short is not a clean stop\n%s", r.stderr)
 	assert.Contains(t, r.stderr, "abandoning the running snapshot")
+	assert.Contains(t, r.stderr, "did not finish within the grace period of 200ms")
 	w.assertNoneLeft(t, 5*time.Second)
 	assertNoTempFiles(t, dir)
 	if _, err := os.Stat(dir); err == nil {

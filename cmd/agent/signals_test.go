@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/schedule"
 	"github.com/clay-agent/clay-agent/fixtures"
 )
 
@@ -55,12 +57,13 @@ func liveProcs(marker string) map[int]string {
 // lies under one directory: the test points TMPDIR there, so that the
 // browsers it starts, and only those, are recognizable by command line.
 type browserWatch struct {
-	marker string
-	tmp    string
-	stop   chan struct{}
-	done   chan struct{}
-	mu     sync.Mutex
-	seen   map[int]string
+	marker   string
+	tmp      string
+	profiles string // where the browsers keep their profiles
+	stop     chan struct{}
+	done     chan struct{}
+	mu       sync.Mutex
+	seen     map[int]string
 }
 
 // watchBrowsers points TMPDIR at a fresh directory and samples the
@@ -77,11 +80,12 @@ func watchBrowsers(t *testing.T) *browserWatch {
 	t.Cleanup(func() { os.RemoveAll(tmp) })
 	t.Setenv("TMPDIR", tmp)
 	w := &browserWatch{
-		marker: "--user-data-dir=" + tmp + string(filepath.Separator),
-		tmp:    tmp,
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		seen:   map[int]string{},
+		marker:   "--user-data-dir=" + agent.ProfileRoot() + string(filepath.Separator),
+		tmp:      tmp,
+		profiles: agent.ProfileRoot(),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		seen:     map[int]string{},
 	}
 	require.Empty(t, liveProcs(w.marker))
 	go func() {
@@ -125,7 +129,7 @@ func (w *browserWatch) started(t *testing.T, within time.Duration) {
 }
 
 // assertNoneLeft asserts that every browser process the test started is
-// gone within grace, and that the temporary profile was removed.
+// gone within grace, and that its profile was removed.
 func (w *browserWatch) assertNoneLeft(t *testing.T, grace time.Duration) {
 	t.Helper()
 	w.halt()
@@ -147,8 +151,10 @@ func (w *browserWatch) assertNoneLeft(t *testing.T, grace time.Duration) {
 		desc = append(desc, strconv.Itoa(pid)+": "+cmd)
 	}
 	assert.True(t, len(left) == 0, "browser processes left behind (%d seen in all):\n%s", seen, strings.Join(desc, "\n"))
-	profiles, _ := filepath.Glob(filepath.Join(w.tmp, "chromedp-runner*"))
-	assert.Empty(t, profiles, "the browser's temporary profile was left behind")
+	profiles, _ := filepath.Glob(filepath.Join(w.profiles, "profile-*"))
+	assert.Empty(t, profiles, "the browser's profile was left behind")
+	others, _ := filepath.Glob(filepath.Join(w.tmp, "chromedp-runner*"))
+	assert.Empty(t, others, "a browser kept its profile elsewhere")
 }
 
 func TestListCancelledStopsPromptlyAndLeavesNoBrowser(t *testing.T) {
@@ -227,6 +233,119 @@ func TestFailedListLeavesNoBrowser(t *testing.T) {
 			r := runCLI(t, "", e.list("--timeout", "3s")...)
 			assert.Equal(t, tc.code, r.code, r.stderr)
 			w.assertNoneLeft(t, 3*time.Second)
+		})
+	}
+}
+
+// startServeProcess runs `agent serve` with args through run, the
+// process's entry point, so that a real signal to the test process stops
+// it; stop sends SIGTERM. It waits until serve listens.
+func startServeProcess(t *testing.T, args ...string) *runningServe {
+	t.Helper()
+	// keep the signal from killing the test binary whatever happens
+	guard := make(chan os.Signal, 4)
+	signal.Notify(guard, syscall.SIGTERM)
+	t.Cleanup(func() { signal.Stop(guard) })
+
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	s := &runningServe{
+		stderr: stderr,
+		done:   make(chan cliResult, 1),
+		cancel: func() { require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM)) },
+	}
+	go func() {
+		code := run(append([]string{"serve"}, args...), strings.NewReader(""), stdout, stderr)
+		s.done <- cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	}()
+	t.Cleanup(func() {
+		select {
+		case r := <-s.done:
+			s.done <- r
+			return
+		default:
+		}
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(time.Minute):
+			t.Error("serve did not stop within a minute of SIGTERM")
+		}
+	})
+	s.waitListening(t, stdout)
+	return s
+}
+
+// TestServeExitCodeOnSIGTERM sends the test process a real SIGTERM while
+// serve runs: a stop that loses nothing exits with 0, as a supervisor
+// expects of a service it stops; one that had to cancel a running
+// snapshot exits with 1 and says so.
+func TestServeExitCodeOnSIGTERM(t *testing.T) {
+	tests := []struct {
+		name string
+		// rowDelay slows the run in progress at SIGTERM; 0: none is
+		// running
+		rowDelay time.Duration
+		grace    string
+		code     int
+		saved    bool
+		want     []string
+		notWant  []string
+	}{
+		{
+			name: "idle", grace: "20s", code: exitOK,
+			want:    []string{"snapshot schedule stopped"},
+			notWant: []string{"agent: interrupted", "abandoning"},
+		},
+		{
+			name: "run finishes within the grace period", rowDelay: 4 * time.Second, grace: "60s", code: exitOK, saved: true,
+			want:    []string{"waiting for the running snapshot to finish", "snapshot taken", "snapshot schedule stopped"},
+			notWant: []string{"agent: interrupted", "abandoning"},
+		},
+		{
+			name: "run cut short", rowDelay: time.Minute, grace: "200ms", code: exitFailed,
+			want: []string{
+				"abandoning the running snapshot",
+				"agent: the running snapshot was cancelled at shutdown: it did not finish within the grace period of 200ms",
+				"agent: interrupted",
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startE2E(t, fixtures.WithRendition(fixtures.RenditionTable))
+			t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
+			e.Server.SetFaults(fixtures.Faults{RowDelay: tc.rowDelay})
+			dir := filepath.Join(e.Dir, "snapshots")
+			args := e.serveArgs(dir, "--snapshot-every", "1h", "--grace-period", tc.grace, "--timeout", "60s")
+			var w *browserWatch
+			if tc.rowDelay > 0 {
+				w = watchBrowsers(t)
+				args = append(args, "--run-on-start")
+			}
+			s := startServeProcess(t, args...)
+			if w != nil {
+				s.waitHealth(t, 30*time.Second, func(_ int, st schedule.Status) bool { return st.Running })
+				w.started(t, 30*time.Second)
+				time.Sleep(time.Second) // well into the run: the browser is waiting for rows
+			}
+
+			r := s.stop(t, 60*time.Second)
+			assert.Equal(t, tc.code, r.code, r.stderr)
+			for _, want := range tc.want {
+				assert.Contains(t, r.stderr, want)
+			}
+			for _, not := range tc.notWant {
+				assert.NotContains(t, r.stderr, not)
+			}
+			if tc.saved {
+				assert.Len(t, dirNames(t, dir), 1, "the run finished and saved its snapshot")
+			} else {
+				assert.Empty(t, dirNames(t, dir), "no snapshot and no partial file")
+			}
+			assertNoTempFiles(t, dir)
+			if w != nil {
+				w.assertNoneLeft(t, 5*time.Second)
+			}
 		})
 	}
 }
