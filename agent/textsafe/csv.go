@@ -23,4 +23,3 @@ func CSVCell(s string) string {
 	}
 	return s
 }
-
