@@ -5,7 +5,10 @@ import (
 )
 
 func (a *app) listCommand() *cobra.Command {
-	var output string
+	var (
+		output string
+		csvRaw bool
+	)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List every member and pending invitation",
@@ -15,7 +18,10 @@ func (a *app) listCommand() *cobra.Command {
 		Args: noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			a.jsonErrors = output == "json"
-			return checkFormat(output)
+			if err := checkFormat(output); err != nil {
+				return err
+			}
+			return checkCSVRaw(csvRaw, output)
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -28,10 +34,11 @@ func (a *app) listCommand() *cobra.Command {
 			if err != nil {
 				return s.fail("list", err)
 			}
-			return writeRoster(a.stdout, r, output)
+			return writeRoster(a.stdout, r, output, csvRaw)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
+	registerCSVRaw(cmd, &csvRaw)
 	return cmd
 }
 
