@@ -318,9 +318,9 @@ type Collected struct {
 	// Unreadable lists the rows that could not be read; they count
 	// against the page's stated counts like the others.
 	Unreadable []Unreadable `json:"unreadable"`
-	Notes       []string `json:"notes"`
-	Pages       int      `json:"pages"`
-	Proof       *Proof   `json:"proof"`
+	Notes      []string     `json:"notes"`
+	Pages      int          `json:"pages"`
+	Proof      *Proof       `json:"proof"`
 }
 
 // Collect reads every member and invitation with a complete scan: from the

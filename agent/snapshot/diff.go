@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/clay-agent/clay-agent/agent/roster"
+	"github.com/clay-agent/clay-agent/agent/textsafe"
 )
 
 // RoleChange is a member whose role differs between two snapshots.
@@ -181,12 +182,15 @@ const textListLimit = 10
 //	Clay workspace acme: 1 added: ann@example.com (Editor); 1 role changed: bob@example.com Editor → Admin.
 //
 // With an empty workspace the prefix is "Clay workspace". It names at most
-// ten entries of each kind. It is plain text; Slack needs SlackText.
+// ten entries of each kind. Emails, roles, names and the workspace are
+// escaped by textsafe.Terminal (names quoted by textsafe.Quote), so that
+// text from the page can neither act on a terminal nor hide or reorder
+// what is shown. It is plain text; Slack needs SlackText.
 func (c Changes) Text(workspace string) string {
 	var b strings.Builder
 	b.WriteString("Clay workspace")
 	if workspace != "" {
-		b.WriteString(" " + workspace)
+		b.WriteString(" " + textsafe.Terminal(workspace))
 	}
 	if c.Empty() {
 		b.WriteString(": no changes.")
@@ -206,25 +210,27 @@ func (c Changes) Text(workspace string) string {
 		}
 		parts = append(parts, fmt.Sprintf("%d %s: %s", n, label, strings.Join(items, ", ")))
 	}
+	esc := textsafe.Terminal
+	role := func(r roster.Role) string { return esc(string(r)) }
 	add(len(c.Added), "added", func(i int) string {
-		return fmt.Sprintf("%s (%s)", c.Added[i].Email, c.Added[i].Role)
+		return fmt.Sprintf("%s (%s)", esc(c.Added[i].Email), role(c.Added[i].Role))
 	})
 	add(len(c.Removed), "removed", func(i int) string {
-		return fmt.Sprintf("%s (%s)", c.Removed[i].Email, c.Removed[i].Role)
+		return fmt.Sprintf("%s (%s)", esc(c.Removed[i].Email), role(c.Removed[i].Role))
 	})
 	add(len(c.RoleChanged), "role changed", func(i int) string {
 		r := c.RoleChanged[i]
-		return fmt.Sprintf("%s %s → %s", r.Email, r.From, r.To)
+		return fmt.Sprintf("%s %s → %s", esc(r.Email), role(r.From), role(r.To))
 	})
 	add(len(c.Renamed), "renamed", func(i int) string {
 		r := c.Renamed[i]
-		return fmt.Sprintf("%s %q → %q", r.Email, r.From, r.To)
+		return fmt.Sprintf("%s %s → %s", esc(r.Email), textsafe.Quote(r.From), textsafe.Quote(r.To))
 	})
 	add(len(c.Invited), "invited", func(i int) string {
-		return fmt.Sprintf("%s (%s)", c.Invited[i].Email, c.Invited[i].Role)
+		return fmt.Sprintf("%s (%s)", esc(c.Invited[i].Email), role(c.Invited[i].Role))
 	})
 	add(len(c.InvitationGone), "invitation gone", func(i int) string {
-		return fmt.Sprintf("%s (%s)", c.InvitationGone[i].Email, c.InvitationGone[i].Role)
+		return fmt.Sprintf("%s (%s)", esc(c.InvitationGone[i].Email), role(c.InvitationGone[i].Role))
 	})
 	b.WriteString(": ")
 	b.WriteString(strings.Join(parts, "; "))

@@ -250,6 +250,23 @@ func TestChangesText(t *testing.T) {
 				`1 invited: eve@example.com (Sales rep); 1 invitation gone: dan@example.com (Editor).`,
 		},
 		{
+			name:      "text from the page is escaped",
+			workspace: "acme\x1b[2J",
+			prev: rost([]roster.Member{
+				member("Bob", "bob@example.com", roster.Editor),
+				member("Cat\x07", "cat\u202e@example.com", roster.Viewer),
+			}, invite("dan\u2066@example.com", "Editor\u200b")),
+			cur: rost([]roster.Member{
+				member("Ann", "ann\x1b]0;pwned\x07@example.com", "Admin\u009b"),
+				member("Bob \u202etrebor", "bob@example.com", "Admin\x1b[0m"),
+			}),
+			want: `Clay workspace acme\x1b[2J: 1 added: ann\x1b]0;pwned\a@example.com (Admin\u009b); ` +
+				`1 removed: cat\u202e@example.com (Viewer); ` +
+				`1 role changed: bob@example.com Editor → Admin\x1b[0m; ` +
+				`1 renamed: bob@example.com "Bob" → "Bob \u202etrebor"; ` +
+				`1 invitation gone: dan\u2066@example.com (Editor\u200b).`,
+		},
+		{
 			name:      "long lists are cut",
 			workspace: "acme",
 			prev:      rost(nil),

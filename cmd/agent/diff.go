@@ -9,6 +9,7 @@ import (
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/snapshot"
+	"github.com/clay-agent/clay-agent/agent/textsafe"
 )
 
 func init() { registerCommand((*app).diffCommand) }
@@ -40,7 +41,7 @@ to case. It needs no browser and no session.`,
 				return fmt.Errorf("%w: %w", agent.ErrUsage, err)
 			}
 			if prev, err := snapshot.Load(args[0]); err == nil && strings.TrimSpace(prev.Workspace) != strings.TrimSpace(res.Workspace) {
-				fmt.Fprintf(a.stderr, "agent: warning: the files hold different workspaces (%q and %q)\n", prev.Workspace, res.Workspace)
+				fmt.Fprintf(a.stderr, "agent: warning: the files hold different workspaces (%s and %s)\n", textsafe.Quote(prev.Workspace), textsafe.Quote(res.Workspace))
 			}
 			if output == "json" {
 				return writeJSON(a.stdout, res)

@@ -245,3 +245,61 @@ func TestDiffWarnsAboutDifferentWorkspaces(t *testing.T) {
 	assert.Contains(t, r.stderr, `different workspaces ("1234" and "5678")`)
 	assert.Contains(t, r.stdout, "no changes")
 }
+
+// Names, emails and roles in snapshot files come from the page: the text
+// output shows them escaped, JSON keeps them exactly.
+func TestDiffEscapesPageText(t *testing.T) {
+	dir := t.TempDir()
+	oldPath := filepath.Join(dir, "1234-20260102T023000Z.json")
+	newPath := filepath.Join(dir, "1234-20260103T023000Z.json")
+	at := time.Date(2026, 1, 2, 2, 30, 0, 0, time.UTC)
+	writeRosterFile(t, oldPath, roster.Roster{
+		Workspace: "1234", CapturedAt: at,
+		Members: []roster.Member{
+			{Name: "Ann", Email: "ann@acme.test", Role: roster.Admin},
+			{Name: "Gone " + titleChange, Email: "gone" + rlo + "@acme.test", Role: roster.Editor},
+		},
+		Invitations: []roster.Invitation{},
+	})
+	cur := roster.Roster{
+		Workspace: "1234", CapturedAt: at.Add(24 * time.Hour),
+		Members: []roster.Member{
+			{Name: "Ann " + rlo + "nimdA", Email: "ann@acme.test", Role: hostileRole},
+			{Name: hostileName, Email: hostileMail, Role: roster.Editor},
+		},
+		Invitations: []roster.Invitation{{Email: "inv\x1b[2J@acme.test", Role: "Viewer\u200b"}},
+	}
+	writeRosterFile(t, newPath, cur)
+
+	r := runApp(t.Context(), nil, "", "diff", oldPath, newPath)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assertInert(t, r.stdout)
+	head := "old  " + oldPath + "\nnew  " + newPath + " (" + countMembers(&cur) + ")\n"
+	assert.Equal(t, head+"5 changes:\n"+
+		`  added         eve\u202e@evil.test   Editor, "Eve \x1b]0;pwned\a \u202enimdA"`+"\n"+
+		`  removed       gone\u202e@acme.test  Editor, "Gone \x1b]0;pwned\a"`+"\n"+
+		`  role changed  ann@acme.test         Admin → Editor\x1b[2J`+"\n"+
+		`  renamed       ann@acme.test         "Ann" → "Ann \u202enimdA"`+"\n"+
+		`  invited       inv\x1b[2J@acme.test  Viewer\u200b`+"\n",
+		r.stdout)
+
+	r = runApp(t.Context(), nil, "", "diff", "-o", "json", oldPath, newPath)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var got struct {
+		Changes struct {
+			Added   []roster.Member `json:"added"`
+			Renamed []struct {
+				To string `json:"to"`
+			} `json:"renamed"`
+			Invited []roster.Invitation `json:"invited"`
+		} `json:"changes"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	require.Len(t, got.Changes.Added, 1)
+	assert.Equal(t, hostileName, got.Changes.Added[0].Name)
+	assert.Equal(t, hostileMail, got.Changes.Added[0].Email)
+	require.Len(t, got.Changes.Renamed, 1)
+	assert.Equal(t, "Ann "+rlo+"nimdA", got.Changes.Renamed[0].To)
+	require.Len(t, got.Changes.Invited, 1)
+	assert.Equal(t, "inv\x1b[2J@acme.test", got.Changes.Invited[0].Email)
+}

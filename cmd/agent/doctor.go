@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/textsafe"
 )
 
 // doctorCommand checks the set-up, one line per check, without changing
@@ -26,10 +27,11 @@ func (a *app) doctorCommand() *cobra.Command {
 			check := func(name string, err error, okDetail string) {
 				if err != nil {
 					failed++
-					fmt.Fprintf(a.stdout, "FAIL  %-12s %v\n", name, err)
+					// an error may quote the page
+					fmt.Fprintf(a.stdout, "FAIL  %-12s %s\n", name, textsafe.Terminal(err.Error()))
 					return
 				}
-				fmt.Fprintf(a.stdout, "ok    %-12s %s\n", name, okDetail)
+				fmt.Fprintf(a.stdout, "ok    %-12s %s\n", name, textsafe.Terminal(okDetail))
 			}
 			cfg := a.config()
 			if cfg.ChromeURL != "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/textsafe"
 )
 
 // Exit codes (design.md).
@@ -98,7 +99,8 @@ func (a *app) reportError(err error, code int) {
 		fmt.Fprintln(a.stderr, string(b))
 		return
 	}
-	fmt.Fprintf(a.stderr, "agent: %v\n", err)
+	// a message may quote the page (a sign-in error, a refused change)
+	fmt.Fprintf(a.stderr, "agent: %s\n", textsafe.Terminal(err.Error()))
 }
 
 func asExit(err error) *exitError {

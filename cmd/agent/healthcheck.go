@@ -92,7 +92,8 @@ func checkHealth(ctx context.Context, target string, timeout time.Duration) (str
 }
 
 // healthReason extracts why a /healthz answer is unhealthy: the "reason"
-// and "last_error" of its JSON body, else the body's first line.
+// and "last_error" of its JSON body, else the body's first line. It is not
+// escaped: the error it goes into is, when it is reported.
 func healthReason(body []byte) string {
 	var st struct {
 		Reason    string `json:"reason"`
@@ -101,15 +102,15 @@ func healthReason(body []byte) string {
 	if err := json.Unmarshal(body, &st); err == nil && (st.Reason != "" || st.LastError != "") {
 		switch {
 		case st.Reason == "":
-			return oneLine(st.LastError)
+			return collapseSpace(st.LastError)
 		case st.LastError == "":
 			return st.Reason
 		}
-		return st.Reason + " (" + oneLine(st.LastError) + ")"
+		return st.Reason + " (" + collapseSpace(st.LastError) + ")"
 	}
 	first, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
 	const maxLen = 200
-	if first = oneLine(first); len(first) > maxLen {
+	if first = collapseSpace(first); len(first) > maxLen {
 		first = first[:maxLen] + "…"
 	}
 	return first

@@ -119,6 +119,29 @@ func TestInvitePageErrors(t *testing.T) {
 	}
 }
 
+// TestInvitePageErrorIsShownEscaped: the page's own message, which quotes
+// what a user typed, reaches the results table escaped and the JSON exactly.
+func TestInvitePageErrorIsShownEscaped(t *testing.T) {
+	const msg = "Invitations are paused\x1b]0;pwned\x07 \u202edesuap ton"
+	m := startMut(t, fixtures.WithRendition(fixtures.RenditionGrid))
+	m.Server.SetFaults(fixtures.Faults{InviteError: msg})
+
+	r := runCLI(t, "", m.cmd("invite", "--email", "new.person@acme.test", "--yes")...)
+	assert.Equal(t, exitFailed, r.code, r.stderr)
+	for _, out := range []string{r.stdout, r.stderr} {
+		assert.NotContains(t, out, "\x1b")
+		assert.NotContains(t, out, "\x07")
+		assert.NotContains(t, out, "\u202e")
+	}
+	assert.Contains(t, r.stdout, `Invitations are paused\x1b]0;pwned\a \u202edesuap ton`)
+
+	r = runCLI(t, "", m.cmd("invite", "--email", "new.person@acme.test", "--yes", "-o", "json")...)
+	assert.Equal(t, exitFailed, r.code, r.stderr)
+	results := decodeResults(t, r.stdout)
+	require.Len(t, results, 1)
+	assert.Contains(t, results[0].Detail, msg)
+}
+
 // TestInviteRetriesA500: the invitation is sent again after a 500 and
 // pending exactly once.
 func TestInviteRetriesA500(t *testing.T) {

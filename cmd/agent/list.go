@@ -11,8 +11,11 @@ import (
 )
 
 func (a *app) listCommand() *cobra.Command {
-	var output string
-	var allowUnreadable bool
+	var (
+		output          string
+		csvRaw          bool
+		allowUnreadable bool
+	)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List every member and pending invitation",
@@ -22,7 +25,10 @@ func (a *app) listCommand() *cobra.Command {
 		Args: noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			a.jsonErrors = output == "json"
-			return checkFormat(output)
+			if err := checkFormat(output); err != nil {
+				return err
+			}
+			return checkCSVRaw(csvRaw, output)
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -35,13 +41,14 @@ func (a *app) listCommand() *cobra.Command {
 			if err != nil {
 				return s.fail("list", err)
 			}
-			if err := writeRoster(a.stdout, r, output); err != nil {
+			if err := writeRoster(a.stdout, r, output, csvRaw); err != nil {
 				return err
 			}
 			return a.checkUnreadable(r, allowUnreadable)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
+	registerCSVRaw(cmd, &csvRaw)
 	cmd.Flags().BoolVar(&allowUnreadable, "allow-unreadable", false, "exit 0 even when some rows have controls but no readable email (they are listed all the same)")
 	return cmd
 }

@@ -369,3 +369,66 @@ func TestListJSONFailureWritesOnlyJSONOnStderr(t *testing.T) {
 	require.Len(t, pngs, 1)
 	assert.Contains(t, r.stderr, pngs[0], "stderr names the screenshot")
 }
+
+// Names are chosen by whoever edits a profile: the table shows them
+// escaped, CSV keeps a spreadsheet from running them, JSON keeps them
+// exactly.
+func TestListShowsHostileNamesSafely(t *testing.T) {
+	const (
+		hostile = "Eve \x1b]0;pwned\x07 \u202enimdA"
+		formula = `=HYPERLINK("http://evil.test/","click")`
+	)
+	e := startE2E(t, fixtures.WithRendition(fixtures.RenditionTable))
+	e.Server.SetMembers(append(fixtures.SeedMembers(),
+		fixtures.Member{ID: 920, Name: hostile, Email: "eve@evil.test", Role: fixtures.RoleEditor},
+		fixtures.Member{ID: 921, Name: formula, Email: "formula@evil.test", Role: fixtures.RoleViewer}))
+
+	t.Run("table", func(t *testing.T) {
+		r := runCLI(t, "", e.list()...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		assert.NotContains(t, r.stdout, "\x1b")
+		assert.NotContains(t, r.stdout, "\x07")
+		assert.NotContains(t, r.stdout, "\u202e")
+		line := lineWith(strings.Split(r.stdout, "\n"), "eve@evil.test")
+		assert.Contains(t, line, `Eve \x1b]0;pwned\a \u202enimdA`)
+		assert.Contains(t, lineWith(strings.Split(r.stdout, "\n"), "formula@evil.test"), formula)
+	})
+	csvName := func(t *testing.T, out, email string) string {
+		t.Helper()
+		records, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+		require.NoError(t, err)
+		for _, rec := range records {
+			if rec[2] == email {
+				return rec[1]
+			}
+		}
+		require.Failf(t, "no row", "for %s in\n%s", email, out)
+		return ""
+	}
+	t.Run("csv", func(t *testing.T) {
+		r := runCLI(t, "", e.list("-o", "csv")...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		assert.Equal(t, "'"+formula, csvName(t, r.stdout, "formula@evil.test"))
+		assert.Equal(t, hostile, csvName(t, r.stdout, "eve@evil.test"))
+	})
+	t.Run("csv raw", func(t *testing.T) {
+		r := runCLI(t, "", e.list("-o", "csv", "--csv-raw")...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		assert.Equal(t, formula, csvName(t, r.stdout, "formula@evil.test"))
+	})
+	t.Run("json", func(t *testing.T) {
+		r := runCLI(t, "", e.list("-o", "json")...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		assert.NotContains(t, r.stdout, "\x1b", "encoding/json escapes controls")
+		var got struct {
+			Members []wantMember `json:"members"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+		byEmail := map[string]string{}
+		for _, m := range got.Members {
+			byEmail[m.Email] = m.Name
+		}
+		assert.Equal(t, hostile, byEmail["eve@evil.test"])
+		assert.Equal(t, formula, byEmail["formula@evil.test"])
+	})
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/audit"
 	"github.com/clay-agent/clay-agent/agent/lock"
+	"github.com/clay-agent/clay-agent/agent/textsafe"
 	"github.com/clay-agent/clay-agent/flows"
 )
 
@@ -315,7 +316,8 @@ func (a *app) printResults(rs []flows.Result, format string) {
 	a.writeResults(a.stdout, rs, format)
 }
 
-// writeResults writes one line per target, or the JSON form, to w.
+// writeResults writes one line per target, or the JSON form, to w. The
+// lines show emails and details escaped by textsafe.
 func (a *app) writeResults(w io.Writer, rs []flows.Result, format string) {
 	if format == "json" {
 		out := struct {
@@ -333,7 +335,7 @@ func (a *app) writeResults(w io.Writer, rs []flows.Result, format string) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Action, r.Email, oneLine(r.Detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Action, textsafe.Terminal(r.Email), oneLine(r.Detail))
 	}
 	_ = tw.Flush()
 }

@@ -9,13 +9,29 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/clay-agent/clay-agent/agent/roster"
+	"github.com/clay-agent/clay-agent/agent/textsafe"
 )
 
 // formats accepted by -o.
 var outputFormats = []string{"table", "json", "csv"}
+
+// registerCSVRaw adds --csv-raw to a command that offers -o csv.
+func registerCSVRaw(cmd *cobra.Command, raw *bool) {
+	cmd.Flags().BoolVar(raw, "csv-raw", false,
+		"with -o csv, write every cell as read: no ' is put before a cell starting with =, +, -, @, tab or CR, which a spreadsheet would run as a formula")
+}
+
+// checkCSVRaw refuses --csv-raw with an output format other than csv.
+func checkCSVRaw(raw bool, format string) error {
+	if raw && format != "csv" {
+		return usageError("--csv-raw applies to -o csv only, not to -o %s", format)
+	}
+	return nil
+}
 
 func checkFormat(f string, allowed ...string) error {
 	if len(allowed) == 0 {
@@ -79,15 +95,18 @@ func toRosterJSON(r *roster.Roster) rosterJSON {
 	return out
 }
 
-// writeRoster prints a roster as a table, JSON or CSV (RFC 4180).
-func writeRoster(w io.Writer, r *roster.Roster, format string) error {
+// writeRoster prints a roster as a table, JSON or CSV (RFC 4180). The
+// table shows every value escaped by textsafe.Terminal; JSON keeps the
+// exact values; CSV cells that a spreadsheet would read as a formula get a
+// leading quote (textsafe.CSVCell), unless csvRaw.
+func writeRoster(w io.Writer, r *roster.Roster, format string, csvRaw bool) error {
 	switch format {
 	case "json":
 		return writeJSON(w, toRosterJSON(r))
 	case "csv":
-		cw := csv.NewWriter(w)
-		cw.UseCRLF = true
-		if err := cw.Write([]string{"type", "name", "email", "role", "you"}); err != nil {
+		cw := &csvWriter{w: csv.NewWriter(w), raw: csvRaw}
+		cw.w.UseCRLF = true
+		if err := cw.write("type", "name", "email", "role", "you"); err != nil {
 			return err
 		}
 		for _, m := range r.Members {
@@ -95,17 +114,17 @@ func writeRoster(w io.Writer, r *roster.Roster, format string) error {
 			if m.You {
 				you = "true"
 			}
-			if err := cw.Write([]string{"member", m.Name, m.Email, string(m.Role), you}); err != nil {
+			if err := cw.write("member", m.Name, m.Email, string(m.Role), you); err != nil {
 				return err
 			}
 		}
 		for _, i := range r.Invitations {
-			if err := cw.Write([]string{"invitation", "", i.Email, string(i.Role), "false"}); err != nil {
+			if err := cw.write("invitation", "", i.Email, string(i.Role), "false"); err != nil {
 				return err
 			}
 		}
-		cw.Flush()
-		return cw.Error()
+		cw.w.Flush()
+		return cw.w.Error()
 	default:
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tEMAIL\tROLE\t")
@@ -114,7 +133,7 @@ func writeRoster(w io.Writer, r *roster.Roster, format string) error {
 			if m.You {
 				you = "(you)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", oneLine(m.Name), m.Email, m.Role, you)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", oneLine(m.Name), textsafe.Terminal(m.Email), textsafe.Terminal(string(m.Role)), you)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -128,13 +147,38 @@ func writeRoster(w io.Writer, r *roster.Roster, format string) error {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "INVITED\tROLE")
 		for _, i := range r.Invitations {
-			fmt.Fprintf(tw, "%s\t%s\n", i.Email, i.Role)
+			fmt.Fprintf(tw, "%s\t%s\n", textsafe.Terminal(i.Email), textsafe.Terminal(string(i.Role)))
 		}
 		return tw.Flush()
 	}
 }
 
-// oneLine keeps a value on one table line.
+// csvWriter writes CSV records whose cells are made safe for a
+// spreadsheet by textsafe.CSVCell, or kept exactly with raw.
+type csvWriter struct {
+	w   *csv.Writer
+	raw bool
+}
+
+// write writes one record.
+func (c *csvWriter) write(cells ...string) error {
+	if !c.raw {
+		for i, v := range cells {
+			cells[i] = textsafe.CSVCell(v)
+		}
+	}
+	return c.w.Write(cells)
+}
+
+// oneLine makes text from the page, a file or the network safe to show on
+// one line of a table or a message: runs of white space (newlines and tabs
+// included) become one space, and what remains is escaped by
+// textsafe.Terminal.
 func oneLine(s string) string {
+	return textsafe.Terminal(collapseSpace(s))
+}
+
+// collapseSpace trims s and turns each run of white space into one space.
+func collapseSpace(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }

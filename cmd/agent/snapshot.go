@@ -16,6 +16,7 @@ import (
 	"github.com/clay-agent/clay-agent/agent/lock"
 	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/agent/snapshot"
+	"github.com/clay-agent/clay-agent/agent/textsafe"
 	"github.com/clay-agent/clay-agent/agent/webhook"
 )
 
@@ -224,7 +225,8 @@ func countMembers(r *roster.Roster) string {
 	return fmt.Sprintf("%d members, %d pending invitations", len(r.Members), len(r.Invitations))
 }
 
-// writeChanges prints one line per change, or "no changes".
+// writeChanges prints one line per change, or "no changes". Emails, roles
+// and names are escaped by textsafe.
 func writeChanges(w io.Writer, c snapshot.Changes) error {
 	if c.Empty() {
 		_, err := fmt.Fprintln(w, "no changes")
@@ -237,7 +239,7 @@ func writeChanges(w io.Writer, c snapshot.Changes) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	line := func(kind, email, detail string) {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", kind, email, detail)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", kind, textsafe.Terminal(email), detail)
 	}
 	for _, m := range c.Added {
 		line("added", m.Email, memberDetail(m))
@@ -246,25 +248,27 @@ func writeChanges(w io.Writer, c snapshot.Changes) error {
 		line("removed", m.Email, memberDetail(m))
 	}
 	for _, r := range c.RoleChanged {
-		line("role changed", r.Email, fmt.Sprintf("%s → %s", r.From, r.To))
+		line("role changed", r.Email, fmt.Sprintf("%s → %s", textsafe.Terminal(string(r.From)), textsafe.Terminal(string(r.To))))
 	}
 	for _, r := range c.Renamed {
-		line("renamed", r.Email, fmt.Sprintf("%q → %q", oneLine(r.From), oneLine(r.To)))
+		line("renamed", r.Email, fmt.Sprintf("%s → %s", textsafe.Quote(collapseSpace(r.From)), textsafe.Quote(collapseSpace(r.To))))
 	}
 	for _, i := range c.Invited {
-		line("invited", i.Email, string(i.Role))
+		line("invited", i.Email, textsafe.Terminal(string(i.Role)))
 	}
 	for _, i := range c.InvitationGone {
-		line("invitation gone", i.Email, string(i.Role))
+		line("invitation gone", i.Email, textsafe.Terminal(string(i.Role)))
 	}
 	return tw.Flush()
 }
 
+// memberDetail is a member's role and quoted name, escaped by textsafe.
 func memberDetail(m roster.Member) string {
-	if name := oneLine(m.Name); name != "" {
-		return fmt.Sprintf("%s, %q", m.Role, name)
+	role := textsafe.Terminal(string(m.Role))
+	if name := collapseSpace(m.Name); name != "" {
+		return role + ", " + textsafe.Quote(name)
 	}
-	return string(m.Role)
+	return role
 }
 
 // snapshotFailureReason names a failed snapshot for /healthz and the

@@ -102,6 +102,7 @@ func TestBadInputExitsTwoBeforeTheBrowser(t *testing.T) {
 		{"session file readable by others", list(files["open"]), 2, []string{files["open"], "0644", "chmod 600 " + files["open"]}},
 		{"session file too large", list(files["toolarge"]), 2, []string{files["toolarge"], "too large"}},
 		{"unknown output format", list(files["valid"], "-o", "xml"), 2, []string{`unknown output format "xml"`, "table, json, csv"}},
+		{"--csv-raw without -o csv", list(files["valid"], "--csv-raw"), 2, []string{"--csv-raw applies to -o csv only"}},
 		{"non-positive timeout", list(files["valid"], "--timeout", "0s"), 2, []string{"--timeout must be positive"}},
 		{"unparsable timeout", list(files["valid"], "--timeout", "soon"), 2, []string{"--timeout"}},
 		{"base URL that is not http", append(list(files["valid"]), "--base-url", "ftp://clay.example"), 2, []string{"ftp://clay.example", "http"}},
