@@ -37,6 +37,10 @@ type Changes struct {
 	Renamed        []Rename            `json:"renamed"`
 	Invited        []roster.Invitation `json:"invited"`
 	InvitationGone []roster.Invitation `json:"invitation_gone"`
+	// Unreadable lists the rows of the newer roster that have controls but
+	// no readable email. They are reported on every diff that has them: a
+	// seat the agent cannot name is a finding until someone looks at it.
+	Unreadable []roster.Unreadable `json:"unreadable"`
 }
 
 // Diff compares prev with cur. A nil prev is an empty roster: every member
@@ -57,6 +61,7 @@ func Diff(prev, cur *roster.Roster) Changes {
 		Renamed:        []Rename{},
 		Invited:        []roster.Invitation{},
 		InvitationGone: []roster.Invitation{},
+		Unreadable:     slices.Clone(cur.Unreadable),
 	}
 
 	before := indexMembers(prev.Members)
@@ -150,7 +155,7 @@ func (c Changes) Empty() bool {
 // Count is the number of reported changes, renames included.
 func (c Changes) Count() int {
 	return len(c.Added) + len(c.Removed) + len(c.RoleChanged) + len(c.Renamed) +
-		len(c.Invited) + len(c.InvitationGone)
+		len(c.Invited) + len(c.InvitationGone) + len(c.Unreadable)
 }
 
 // MarshalJSON encodes every list as an array, even in a zero Changes.
@@ -163,6 +168,7 @@ func (c Changes) MarshalJSON() ([]byte, error) {
 	p.Renamed = orEmpty(p.Renamed)
 	p.Invited = orEmpty(p.Invited)
 	p.InvitationGone = orEmpty(p.InvitationGone)
+	p.Unreadable = orEmpty(p.Unreadable)
 	return json.Marshal(p)
 }
 
@@ -231,6 +237,9 @@ func (c Changes) Text(workspace string) string {
 	})
 	add(len(c.InvitationGone), "invitation gone", func(i int) string {
 		return fmt.Sprintf("%s (%s)", esc(c.InvitationGone[i].Email), role(c.InvitationGone[i].Role))
+	})
+	add(len(c.Unreadable), "with controls but no readable email", func(i int) string {
+		return fmt.Sprintf("%s row %s", esc(c.Unreadable[i].Kind), textsafe.Quote(strings.Join(strings.Fields(c.Unreadable[i].Text), " ")))
 	})
 	b.WriteString(": ")
 	b.WriteString(strings.Join(parts, "; "))

@@ -198,7 +198,7 @@ func TestChangesJSONHasArraysNotNull(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b, err := json.Marshal(tt.c)
 			require.NoError(t, err)
-			assert.JSONEq(t, `{"added":[],"removed":[],"role_changed":[],"renamed":[],"invited":[],"invitation_gone":[]}`, string(b))
+			assert.JSONEq(t, `{"added":[],"removed":[],"role_changed":[],"renamed":[],"invited":[],"invitation_gone":[],"unreadable":[]}`, string(b))
 		})
 	}
 }
@@ -211,7 +211,7 @@ func TestChangesJSONFields(t *testing.T) {
 	b, err := json.Marshal(c)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{
-		"added":[],"removed":[],"invited":[],"invitation_gone":[],
+		"added":[],"removed":[],"invited":[],"invitation_gone":[],"unreadable":[],
 		"role_changed":[{"email":"bob@example.com","from":"Editor","to":"Admin"}],
 		"renamed":[{"email":"bob@example.com","from":"Bob","to":"Rob"}]
 	}`, string(b))

@@ -224,7 +224,7 @@ func TestResultJSON(t *testing.T) {
 	b, err := json.Marshal(res)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"snapshot":"d/acme-2.json","previous":"d/acme-1.json","changes":{
-		"added":[],"removed":[],"role_changed":[],"renamed":[],"invited":[],"invitation_gone":[]}}`, string(b))
+		"added":[],"removed":[],"role_changed":[],"renamed":[],"invited":[],"invitation_gone":[],"unreadable":[]}}`, string(b))
 }
 
 func TestDiffFiles(t *testing.T) {

@@ -63,7 +63,8 @@ func TestDiffFiles(t *testing.T) {
     "role_changed": [],
     "renamed": [],
     "invited": [],
-    "invitation_gone": []
+    "invitation_gone": [],
+    "unreadable": []
   }`
 
 	tests := []struct {
@@ -104,7 +105,8 @@ func TestDiffFiles(t *testing.T) {
       }
     ],
     "invited": [],
-    "invitation_gone": []
+    "invitation_gone": [],
+    "unreadable": []
   }`,
 			wantText: "1 change:\n" +
 				`  renamed  ann@example.com  "Ann" → "Ann Lee"` + "\n",
@@ -153,7 +155,8 @@ func TestDiffFiles(t *testing.T) {
         "email": "eve@example.com",
         "role": "Editor"
       }
-    ]
+    ],
+    "unreadable": []
   }`,
 			wantText: "5 changes:\n" +
 				"  added            gus@example.com  Sales rep, \"Gus\"\n" +

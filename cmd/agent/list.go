@@ -3,11 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/clay-agent/clay-agent/agent/roster"
+	"github.com/clay-agent/clay-agent/agent/textsafe"
 )
 
 func (a *app) listCommand() *cobra.Command {
@@ -65,7 +65,7 @@ func (a *app) checkUnreadable(r *roster.Roster, allow bool) error {
 	}
 	if !a.jsonErrors || allow {
 		for _, u := range r.Unreadable {
-			fmt.Fprintf(a.stderr, "agent: warning: a %s row with controls but no readable email: %s\n", u.Kind, strconv.QuoteToASCII(u.Text))
+			fmt.Fprintf(a.stderr, "agent: warning: a %s row with controls but no readable email: %s\n", u.Kind, textsafe.Quote(collapseSpace(u.Text)))
 		}
 	}
 	if allow {

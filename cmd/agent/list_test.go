@@ -58,7 +58,8 @@ func TestListJSONEveryRendition(t *testing.T) {
 			// the documented shape, key for key
 			var raw map[string]json.RawMessage
 			require.NoError(t, json.Unmarshal([]byte(r.stdout), &raw), r.stdout)
-			assert.ElementsMatch(t, []string{"workspace", "captured_at", "members", "invitations"}, keys(raw))
+			assert.ElementsMatch(t, []string{"workspace", "captured_at", "members", "invitations", "unreadable"}, keys(raw))
+			assert.JSONEq(t, "[]", string(raw["unreadable"]), "every row was read")
 			var rawMembers []map[string]any
 			require.NoError(t, json.Unmarshal(raw["members"], &rawMembers))
 			require.NotEmpty(t, rawMembers)

@@ -65,6 +65,14 @@ type rosterJSON struct {
 	CapturedAt  string           `json:"captured_at"`
 	Members     []memberJSON     `json:"members"`
 	Invitations []invitationJSON `json:"invitations"`
+	// Unreadable lists the rows with controls but no readable email; it
+	// is always present, empty when every row was read.
+	Unreadable []unreadableJSON `json:"unreadable"`
+}
+
+type unreadableJSON struct {
+	Kind string `json:"kind"`
+	Text string `json:"text"`
 }
 
 type memberJSON struct {
@@ -85,6 +93,10 @@ func toRosterJSON(r *roster.Roster) rosterJSON {
 		CapturedAt:  r.CapturedAt.UTC().Format("2006-01-02T15:04:05Z07:00"),
 		Members:     make([]memberJSON, 0, len(r.Members)),
 		Invitations: make([]invitationJSON, 0, len(r.Invitations)),
+		Unreadable:  make([]unreadableJSON, 0, len(r.Unreadable)),
+	}
+	for _, u := range r.Unreadable {
+		out.Unreadable = append(out.Unreadable, unreadableJSON{Kind: u.Kind, Text: u.Text})
 	}
 	for _, m := range r.Members {
 		out.Members = append(out.Members, memberJSON{Name: m.Name, Email: m.Email, Role: string(m.Role), You: m.You})
@@ -123,6 +135,13 @@ func writeRoster(w io.Writer, r *roster.Roster, format string, csvRaw bool) erro
 				return err
 			}
 		}
+		// a row that could not be read keeps its place, with its text as
+		// the name and no email
+		for _, u := range r.Unreadable {
+			if err := cw.write("unreadable-"+u.Kind, u.Text, "", "", "false"); err != nil {
+				return err
+			}
+		}
 		cw.w.Flush()
 		return cw.w.Error()
 	default:
@@ -141,15 +160,24 @@ func writeRoster(w io.Writer, r *roster.Roster, format string, csvRaw bool) erro
 		fmt.Fprintf(w, "\n%d members", len(r.Members))
 		if len(r.Invitations) == 0 {
 			fmt.Fprintln(w, ", no pending invitations")
-			return nil
+		} else {
+			fmt.Fprintf(w, ", %d pending invitations:\n", len(r.Invitations))
+			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "INVITED\tROLE")
+			for _, i := range r.Invitations {
+				fmt.Fprintf(tw, "%s\t%s\n", textsafe.Terminal(i.Email), textsafe.Terminal(string(i.Role)))
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
 		}
-		fmt.Fprintf(w, ", %d pending invitations:\n", len(r.Invitations))
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "INVITED\tROLE")
-		for _, i := range r.Invitations {
-			fmt.Fprintf(tw, "%s\t%s\n", textsafe.Terminal(i.Email), textsafe.Terminal(string(i.Role)))
+		if len(r.Unreadable) > 0 {
+			fmt.Fprintf(w, "\n%d rows with controls but no readable email (not counted above):\n", len(r.Unreadable))
+			for _, u := range r.Unreadable {
+				fmt.Fprintf(w, "UNREADABLE %s  %s\n", textsafe.Terminal(u.Kind), oneLine(u.Text))
+			}
 		}
-		return tw.Flush()
+		return nil
 	}
 }
 

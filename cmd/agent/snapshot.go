@@ -113,6 +113,12 @@ another snapshot of the same workspace (at most --lock-timeout).`,
 			if err != nil {
 				return err
 			}
+			if res.Roster != nil {
+				// recorded in the snapshot and in its changes; said here too
+				for _, u := range res.Roster.Unreadable {
+					fmt.Fprintf(a.stderr, "agent: warning: a %s row with controls but no readable email, kept in the snapshot: %s\n", u.Kind, textsafe.Quote(collapseSpace(u.Text)))
+				}
+			}
 			if output == "json" {
 				if err := writeJSON(a.stdout, res); err != nil {
 					return err
@@ -222,7 +228,11 @@ func writeSnapshotText(w io.Writer, res *snapshot.Result, hook *webhook.Client) 
 
 // countMembers says how many members and invitations a roster holds.
 func countMembers(r *roster.Roster) string {
-	return fmt.Sprintf("%d members, %d pending invitations", len(r.Members), len(r.Invitations))
+	s := fmt.Sprintf("%d members, %d pending invitations", len(r.Members), len(r.Invitations))
+	if n := len(r.Unreadable); n > 0 {
+		s += fmt.Sprintf(", %d rows with no readable email", n)
+	}
+	return s
 }
 
 // writeChanges prints one line per change, or "no changes". Emails, roles
@@ -258,6 +268,9 @@ func writeChanges(w io.Writer, c snapshot.Changes) error {
 	}
 	for _, i := range c.InvitationGone {
 		line("invitation gone", i.Email, textsafe.Terminal(string(i.Role)))
+	}
+	for _, u := range c.Unreadable {
+		line("unreadable "+u.Kind, "", textsafe.Quote(collapseSpace(u.Text)))
 	}
 	return tw.Flush()
 }

@@ -179,7 +179,8 @@ func TestSnapshotTwiceReportsTheChangesAndPostsThem(t *testing.T) {
 		"role_changed": [{"email": "john.smith@acme.test", "from": "Editor", "to": "Admin"}],
 		"renamed": [{"email": "bob.oneil@acme.test", "from": "Robert \"Bob\" O'Neil", "to": "Bob O'Neil"}],
 		"invited": [{"email": "later@acme.test", "role": "Editor"}],
-		"invitation_gone": [{"email": "pending.one@acme.test", "role": "Editor"}]
+		"invitation_gone": [{"email": "pending.one@acme.test", "role": "Editor"}],
+		"unreadable": []
 	}`
 	assert.JSONEq(t, fmt.Sprintf(`{"snapshot": %s, "previous": %s, "changes": %s}`,
 		jsonString(t, second.Snapshot), jsonString(t, first.Snapshot), wantChanges), r.stdout)
