@@ -241,9 +241,11 @@ func TestSnapshotWebhookFailureKeepsTheSnapshotAndExitsOne(t *testing.T) {
 		Members:    []roster.Member{{Name: "Gone", Email: "gone@acme.test", Role: roster.Editor}},
 	})
 	hook := newWebhookRecorder(t, http.StatusInternalServerError)
-	// The flag wins over an unusable CLAY_WEBHOOK.
+	// The flag wins over an unusable CLAY_WEBHOOK. The URL holds secrets
+	// that the error must not repeat.
 	env := map[string]string{webhook.EnvURL: "ftp://not-a-webhook"}
-	args := append([]string{"snapshot", "--dir", dir, "-o", "json", "--webhook", hook.URL}, e.globals()...)
+	hookURL := "http://alice:hunter2@" + strings.TrimPrefix(hook.URL, "http://") + "/services/T0SECRET/B0SECRET/XXXXSECRETTOKEN?sig=SIGSECRET"
+	args := append([]string{"snapshot", "--dir", dir, "-o", "json", "--webhook", hookURL}, e.globals()...)
 
 	r := runApp(t.Context(), env, "", args...)
 
@@ -254,6 +256,9 @@ func TestSnapshotWebhookFailureKeepsTheSnapshotAndExitsOne(t *testing.T) {
 	assert.Equal(t, []roster.Member{{Name: "Gone", Email: "gone@acme.test", Role: roster.Editor}}, out.Changes.Removed)
 	assert.Len(t, hook.posts(), webhook.DefaultMaxAttempts, "retried up to the limit")
 
+	for _, s := range secretWebhookParts {
+		assert.NotContains(t, r.stdout+r.stderr, s)
+	}
 	lines := r.stderrLines()
 	require.Len(t, lines, 1, r.stderr)
 	var got struct {
@@ -266,6 +271,7 @@ func TestSnapshotWebhookFailureKeepsTheSnapshotAndExitsOne(t *testing.T) {
 	assert.Equal(t, exitFailed, got.Error.ExitCode)
 	assert.Contains(t, got.Error.Message, out.Snapshot+" was saved")
 	assert.Contains(t, got.Error.Message, "HTTP 500")
+	assert.Contains(t, got.Error.Message, "/services/…")
 	assert.ElementsMatch(t, []string{filepath.Base(previous), filepath.Base(out.Snapshot)}, dirNames(t, dir))
 }
 
@@ -481,6 +487,54 @@ func TestSnapshotFailureReason(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.want+": "+tc.err.Error(), func(t *testing.T) {
 			assert.Equal(t, tc.want, snapshotFailureReason(tc.err))
+		})
+	}
+}
+
+// secretWebhookParts are the parts of the webhook URLs of
+// TestWebhookURLSecretsAreNeverPrinted that must never be printed.
+var secretWebhookParts = []string{"hunter2", "alice", "T0SECRET", "B0SECRET", "XXXXSECRETTOKEN", "SIGSECRET"}
+
+func TestWebhookURLSecretsAreNeverPrinted(t *testing.T) {
+	clearAgentEnv(t)
+	tmp := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", filepath.Join(tmp, "state"))
+	files := sessionFiles(t, tmp)
+	dir := filepath.Join(tmp, "snapshots")
+	global := []string{"--chrome", noBrowser, "--base-url", "http://127.0.0.1:9", "--workspace", "1234", "--session", files["valid"], "-vv"}
+	tabbed := "https://alice:hunter2@hooks.slack.com/services/T0SECRET/B0SECRET/XXXX\tSECRETTOKEN?sig=SIGSECRET"
+	spaced := "https://alice:hunter2@hooks slack.com/services/T0SECRET/B0SECRET/XXXXSECRETTOKEN?sig=SIGSECRET"
+	valid := "https://alice:hunter2@hooks.slack.com/services/T0SECRET/B0SECRET/XXXXSECRETTOKEN?sig=SIGSECRET"
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want []string
+	}{
+		{name: "snapshot --webhook with a tab", args: []string{"snapshot", "--dir", dir, "--webhook", tabbed}, code: exitUsage,
+			want: []string{"--webhook", "https://hooks.slack.com/services/…", "invalid control character"}},
+		{name: "snapshot, CLAY_WEBHOOK with a space", env: map[string]string{webhook.EnvURL: spaced}, args: []string{"snapshot", "--dir", dir}, code: exitUsage,
+			want: []string{webhook.EnvURL, "invalid webhook URL"}},
+		{name: "serve --webhook with a tab", args: []string{"serve", "--dir", dir, "--snapshot-every", "1h", "--listen", "127.0.0.1:0", "--webhook", tabbed}, code: exitUsage,
+			want: []string{"--webhook", "invalid control character"}},
+		{name: "doctor, CLAY_WEBHOOK with a tab", env: map[string]string{webhook.EnvURL: tabbed}, args: []string{"doctor", "--offline"}, code: exitFailed,
+			want: []string{"FAIL  webhook", webhook.EnvURL, "https://hooks.slack.com/services/…", "invalid control character"}},
+		{name: "doctor, a valid CLAY_WEBHOOK", env: map[string]string{webhook.EnvURL: valid}, args: []string{"doctor", "--offline"}, code: exitOK,
+			want: []string{"ok    webhook      https://hooks.slack.com/services/… (CLAY_WEBHOOK)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runApp(t.Context(), tc.env, "", append(tc.args, global...)...)
+			assert.Equal(t, tc.code, r.code, r.stdout+r.stderr)
+			out := r.stdout + r.stderr
+			for _, w := range tc.want {
+				assert.Contains(t, out, w)
+			}
+			for _, s := range secretWebhookParts {
+				assert.NotContains(t, out, s)
+			}
+			assert.NoDirExists(t, dir)
 		})
 	}
 }
