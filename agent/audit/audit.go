@@ -131,7 +131,7 @@ var ErrKey = errors.New("unusable audit key")
 // ErrKeyRequired is returned by Open without a key for a log whose last
 // record carries a MAC: records appended without the key would make the
 // log fail verification.
-var ErrKeyRequired = errors.New("the audit log is keyed: its records need the key")
+var ErrKeyRequired = errors.New("the audit log is keyed")
 
 // Record is one line of the audit log.
 type Record struct {
@@ -361,7 +361,7 @@ func checkLastRecordKey(f *os.File, key []byte) error {
 		return nil
 	}
 	if key == nil {
-		return fmt.Errorf("%w: its last record carries a MAC; give the key", ErrKeyRequired)
+		return fmt.Errorf("%w: its last record carries a MAC, and records appended without the key would fail verification", ErrKeyRequired)
 	}
 	if err := checkMAC(line, rec.MAC, key); err != nil {
 		return fmt.Errorf("%w: the key does not match the MAC of the log's last record: %w", ErrKey, err)
