@@ -5,12 +5,58 @@
 // the bytes of the line before it, without the newline; the first line
 // carries 64 zeros (Genesis). Editing, removing, inserting or reordering a
 // line breaks the chain at the line after the change, and Verify reports
-// it with a line number.
+// it with a line number. The chain hash of the last line is the log's
+// head: the prev the next record will carry.
 //
-// What the chain cannot show: lines cut from the end of the file, or a file
-// rewritten from scratch with fresh hashes. To catch those, keep the head
-// hash that VerifyChain returns somewhere the log's writers cannot change
-// (a ticket, a monitoring system) and compare it later.
+// # Keyed records
+//
+// A Log opened WithKey also signs each record it writes: the record's
+// "mac" field is the lowercase hex HMAC-SHA256, under the key, of the
+// record's canonical bytes. The canonical bytes are the line as written
+// without its "mac" member: the record encoded with json.Marshal with an
+// empty MAC, which the encoding omits. The log writes "mac" as the last
+// member, so a keyed line is its canonical bytes with the final "}"
+// replaced by `,"mac":"<64 hex digits>"}`. The canonical bytes include
+// "prev", so a MAC covers the whole chain before its record.
+//
+// Verifying with VerifyKey applies these rules:
+//
+//   - a record that carries a MAC must carry it in that form, and the MAC
+//     must match;
+//   - records before the first record with a MAC may have none (they were
+//     written before the log had a key) and are covered by the chain only:
+//     changing any of them breaks the chain into the first keyed record;
+//   - from the first record with a MAC on, every record must carry one: a
+//     record without a MAC after a keyed one was appended without the key;
+//   - the last record must carry a valid MAC, so a log that holds no keyed
+//     record (an empty one included) fails.
+//
+// Without VerifyKey, MACs are not checked; Summary.MACs counts them.
+//
+// # Anchors
+//
+// VerifyAnchor checks that a head kept earlier (an anchor) is the chain
+// hash of a line of the log, which proves that nothing up to that line was
+// removed or rewritten since the anchor was taken. Publish the head
+// somewhere the log's writers cannot change it (`agent snapshot` sends it
+// with its webhook and `agent serve` on /metrics) and verify against it
+// later.
+//
+// # What the chain cannot show
+//
+// The hash chain alone cannot show lines cut from the end of the file, or
+// a file rewritten from scratch with fresh hashes. The key adds that
+// records cannot be added, rewritten or rewritten from scratch by anyone
+// who does not hold the key: a forged record has no valid MAC, and a log
+// that no longer ends with a keyed record fails. An anchor adds that
+// nothing up to the anchored line was removed or rewritten, even by
+// someone who holds the key. What remains undetectable: anyone holding the
+// key can write records, or a whole new log, that verify; and records cut
+// from the end of the log after the last anchor kept elsewhere (a log cut
+// back to an earlier keyed record still verifies). Keep the key away from
+// those who should not write the log, and keep anchors often.
+//
+// # Concurrency and crashes
 //
 // Appends are safe across goroutines and processes: each takes an
 // exclusive flock(2) on the file, reads the last line to compute prev,
@@ -18,20 +64,26 @@
 //
 // A crash in the middle of a write can leave a torn last line (part of a
 // record, no newline). The next append ends that line with a newline and
-// chains to the hash of the torn bytes as they are, so new records stay
-// linked and nothing is lost or rewritten; Verify reports the torn line as
-// an error (wrapping ErrTorn and ErrTampered) with its line number, since it
-// cannot tell a torn write from a damaged file.
+// first writes a "recovered" record (OutcomeRecovered) whose prev is the
+// hash of the torn bytes as they are and whose detail gives the torn
+// line's length and line number; its own record follows. Nothing is lost
+// or rewritten. Verify accepts a line that is not a record only when the
+// next line is a recovered record that chains to it (which, in the keyed
+// part of a log, must carry a valid MAC), and counts it in Summary.Sealed.
+// A torn line without a recovered record after it fails verification with
+// an error wrapping ErrTorn.
 package audit
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/user"
@@ -58,7 +110,28 @@ const (
 	OutcomeRefused       = "refused"
 	OutcomeFailed        = "failed"
 	OutcomeDryRun        = "dry-run"
+	// OutcomeRecovered is the outcome of the record Append writes after a
+	// torn line to seal it; see the package documentation.
+	OutcomeRecovered = "recovered"
 )
+
+// Key sizes.
+const (
+	// MinKeyLen is the shortest key WithKey and ReadKeyFile accept.
+	MinKeyLen = 32
+	// MaxKeyLen is the longest key file ReadKeyFile reads.
+	MaxKeyLen = 4096
+)
+
+// ErrKey is wrapped by the errors of a key that cannot be used: a key
+// file that is missing, readable by others, empty, too short or too long,
+// or a key that does not match the MAC of the log's last record.
+var ErrKey = errors.New("unusable audit key")
+
+// ErrKeyRequired is returned by Open without a key for a log whose last
+// record carries a MAC: records appended without the key would make the
+// log fail verification.
+var ErrKeyRequired = errors.New("the audit log is keyed")
 
 // Record is one line of the audit log.
 type Record struct {
@@ -90,6 +163,10 @@ type Record struct {
 	Evidence []string `json:"evidence"`
 	// Prev is the hex SHA-256 of the previous line, or Genesis.
 	Prev string `json:"prev"`
+	// MAC is the hex HMAC-SHA256 of the record's canonical bytes under the
+	// log's key, or empty when the log has no key. It must stay the last
+	// field: see the package documentation.
+	MAC string `json:"mac,omitempty"`
 }
 
 // NewID returns a new record ID: the current UTC time to the millisecond
@@ -136,6 +213,7 @@ type options struct {
 	actor     string
 	workspace string
 	now       func() time.Time
+	key       []byte
 	// beforeAppend, when set, may refuse a record before it is written.
 	beforeAppend func(Record) error
 }
@@ -153,6 +231,62 @@ func WithWorkspace(workspace string) Option {
 // time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
+// WithKey makes the log sign every record it writes with an HMAC-SHA256
+// under key, which must be at least MinKeyLen bytes. The key is copied.
+func WithKey(key []byte) Option {
+	return func(o *options) { o.key = bytes.Clone(key) }
+}
+
+// ReadKeyFile reads a key from the file at path, byte for byte (a
+// trailing newline is part of the key). The file holds a secret: it must
+// be a regular file that neither group nor others may access (mode 0600
+// or stricter), and hold between MinKeyLen and MaxKeyLen bytes. Errors
+// wrap ErrKey and never quote the file's content.
+func ReadKeyFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key file: %w", ErrKey, err)
+	}
+	switch {
+	case st.IsDir():
+		return nil, fmt.Errorf("%w: key file %s is a directory", ErrKey, path)
+	case !st.Mode().IsRegular():
+		return nil, fmt.Errorf("%w: key file %s is not a regular file", ErrKey, path)
+	case st.Mode().Perm()&0o077 != 0:
+		return nil, fmt.Errorf("%w: key file %s is accessible by group or others (mode %04o); run: chmod 600 %s",
+			ErrKey, path, st.Mode().Perm(), path)
+	case st.Size() > MaxKeyLen:
+		return nil, fmt.Errorf("%w: key file %s is too large to be a key (%d bytes, at most %d)", ErrKey, path, st.Size(), MaxKeyLen)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key file: %w", ErrKey, err)
+	}
+	defer func() { _ = f.Close() }()
+	key, err := io.ReadAll(io.LimitReader(f, MaxKeyLen+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: key file %s cannot be read: %w", ErrKey, path, err)
+	}
+	if err := checkKey(key); err != nil {
+		return nil, fmt.Errorf("%w: key file %s %w", ErrKey, path, err)
+	}
+	return key, nil
+}
+
+// checkKey says what is wrong with a key's length, if anything, as the
+// end of a sentence.
+func checkKey(key []byte) error {
+	switch {
+	case len(key) == 0:
+		return errors.New("is empty")
+	case len(key) < MinKeyLen:
+		return fmt.Errorf("holds %d bytes; a key needs at least %d (e.g. head -c 32 /dev/urandom)", len(key), MinKeyLen)
+	case len(key) > MaxKeyLen:
+		return fmt.Errorf("holds more than %d bytes", MaxKeyLen)
+	}
+	return nil
+}
+
 // Log appends records to an audit log file. It is safe for concurrent use.
 type Log struct {
 	path string
@@ -164,7 +298,9 @@ type Log struct {
 
 // Open opens the log at path for appending, creating its parent directory
 // (mode 0700) and the file (mode 0600) if needed. It does not verify the
-// existing content.
+// existing content, but it looks at the last record: if that record
+// carries a MAC, Open without a key fails with ErrKeyRequired, and Open
+// with a key that does not match it fails with an error wrapping ErrKey.
 func Open(path string, opts ...Option) (*Log, error) {
 	o := options{now: time.Now}
 	for _, opt := range opts {
@@ -172,6 +308,11 @@ func Open(path string, opts ...Option) (*Log, error) {
 	}
 	if o.actor == "" {
 		o.actor = DefaultActor()
+	}
+	if o.key != nil {
+		if err := checkKey(o.key); err != nil {
+			return nil, fmt.Errorf("%w: the key %w", ErrKey, err)
+		}
 	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -189,7 +330,45 @@ func Open(path string, opts ...Option) (*Log, error) {
 			return nil, fmt.Errorf("audit: create %s: %w", path, err)
 		}
 	}
+	if err := checkLastRecordKey(f, o.key); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("audit: open %s: %w", path, err)
+	}
 	return &Log{path: path, opts: o, f: f}, nil
+}
+
+// checkLastRecordKey makes sure that appending with key (nil for none)
+// keeps the log verifiable: a log whose last record carries a MAC needs
+// the key that made it. A torn last line is skipped for the record before
+// it.
+func checkLastRecordKey(f *os.File, key []byte) error {
+	if err := flock(f, syscall.LOCK_SH); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	defer func() { _ = flock(f, syscall.LOCK_UN) }()
+	line, start, terminated, err := lastLine(f)
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	rec, derr := decodeRecord(line)
+	if derr != nil && !terminated && start > 0 {
+		// a torn line: the record before it decides
+		line, _, err = lineEndingAt(f, start-1)
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		rec, derr = decodeRecord(line)
+	}
+	if derr != nil || rec.MAC == "" {
+		return nil
+	}
+	if key == nil {
+		return fmt.Errorf("%w: its last record carries a MAC, and records appended without the key would fail verification", ErrKeyRequired)
+	}
+	if err := checkMAC(line, rec.MAC, key); err != nil {
+		return fmt.Errorf("%w: the key does not match the MAC of the log's last record: %w", ErrKey, err)
+	}
+	return nil
 }
 
 // Path returns the log file's path.
@@ -198,8 +377,10 @@ func (l *Log) Path() string { return l.path }
 // Append writes r as a new line and returns the record as stored. It fills
 // ID, Time, Actor and Workspace when they are empty, and always sets Prev
 // from the file's current last line (a Prev set by the caller is ignored:
-// only the log knows what the last line is). A nil Evidence is stored as
-// an empty list.
+// only the log knows what the last line is), and MAC when the log has a
+// key (a MAC set by the caller is ignored). A nil Evidence is stored as an
+// empty list. When the file ends with a torn line, Append first writes a
+// recovered record that seals it; see the package documentation.
 func (l *Log) Append(r Record) (Record, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -228,27 +409,43 @@ func (l *Log) Append(r Record) (Record, error) {
 	}
 	defer func() { _ = flock(l.f, syscall.LOCK_UN) }()
 
-	last, terminated, err := lastLine(l.f)
+	last, start, terminated, err := lastLine(l.f)
 	if err != nil {
 		return Record{}, fmt.Errorf("audit: read %s: %w", l.path, err)
 	}
-	r.Prev = Genesis
+	prev := Genesis
 	if last != nil {
-		r.Prev = hashLine(last)
+		prev = hashLine(last)
 	}
+	var buf []byte
+	if !terminated {
+		buf = append(buf, '\n') // end an unterminated line before starting ours
+		if _, derr := decodeRecord(last); derr != nil {
+			// A torn line: seal it with a record that chains to it.
+			seal, err := l.sealRecord(r, last, start)
+			if err != nil {
+				return Record{}, fmt.Errorf("audit: seal a torn line in %s: %w", l.path, err)
+			}
+			seal.Prev = prev
+			line, _, err := l.encode(seal)
+			if err != nil {
+				return Record{}, err
+			}
+			buf = append(append(buf, line...), '\n')
+			prev = hashLine(line)
+		}
+	}
+	r.Prev = prev
 	if l.opts.beforeAppend != nil {
 		if err := l.opts.beforeAppend(r); err != nil {
 			return Record{}, fmt.Errorf("audit: write %s: %w", l.path, err)
 		}
 	}
-	line, err := json.Marshal(r)
+	line, mac, err := l.encode(r)
 	if err != nil {
-		return Record{}, fmt.Errorf("audit: encode record: %w", err)
+		return Record{}, err
 	}
-	buf := make([]byte, 0, len(line)+2)
-	if !terminated {
-		buf = append(buf, '\n') // end a torn line before starting ours
-	}
+	r.MAC = mac
 	buf = append(buf, line...)
 	buf = append(buf, '\n')
 	if _, err := l.f.Write(buf); err != nil {
@@ -276,6 +473,102 @@ func (l *Log) Close() error {
 	return nil
 }
 
+// sealRecord is the recovered record that seals the torn line of length
+// len(torn) starting at offset start, written on behalf of r.
+func (l *Log) sealRecord(r Record, torn []byte, start int64) (Record, error) {
+	lineNo, err := countLines(l.f, start)
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{
+		ID:        newID(r.Time),
+		Time:      r.Time,
+		Actor:     r.Actor,
+		Workspace: r.Workspace,
+		Command:   r.Command,
+		Outcome:   OutcomeRecovered,
+		Detail: fmt.Sprintf("sealed a torn line of %d bytes at line %d (a write cut short); the line is kept as it was",
+			len(torn), lineNo+1),
+		Evidence: []string{},
+	}, nil
+}
+
+// encode returns the line that stores r, and its MAC: the canonical
+// bytes with the MAC under the log's key, or as they are (and no MAC) when
+// the log has no key. r.MAC is ignored.
+func (l *Log) encode(r Record) (line []byte, mac string, err error) {
+	r.MAC = ""
+	canonical, err := json.Marshal(r)
+	if err != nil {
+		return nil, "", fmt.Errorf("audit: encode record: %w", err)
+	}
+	if l.opts.key == nil {
+		return canonical, "", nil
+	}
+	mac = computeMAC(canonical, l.opts.key)
+	return withMAC(canonical, mac), mac, nil
+}
+
+// macMember starts the "mac" member that a keyed line ends with.
+const macMember = `,"mac":"`
+
+// macHexLen is the length of a MAC in hex.
+const macHexLen = 2 * sha256.Size
+
+// computeMAC is the hex HMAC-SHA256 of canonical under key.
+func computeMAC(canonical, key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write(canonical)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// withMAC turns canonical bytes (a JSON object) into a keyed line by
+// adding the "mac" member as the object's last.
+func withMAC(canonical []byte, mac string) []byte {
+	out := make([]byte, 0, len(canonical)+len(macMember)+len(mac)+2)
+	out = append(out, canonical[:len(canonical)-1]...)
+	out = append(out, macMember...)
+	out = append(out, mac...)
+	return append(out, `"}`...)
+}
+
+// errMACMismatch says that a MAC does not match its record.
+var errMACMismatch = errors.New("the MAC does not match the record (a wrong key, or the record was changed)")
+
+// checkMAC checks the MAC of a keyed line, whose decoded "mac" is mac: it
+// must be the line's last member, in the form the log writes, and match
+// the HMAC of the rest of the line under key.
+func checkMAC(line []byte, mac string, key []byte) error {
+	tail := macMember + mac + `"}`
+	if len(mac) != macHexLen || !isHexDigest(mac) || !bytes.HasSuffix(line, []byte(tail)) ||
+		len(line) <= len(tail) {
+		return errors.New(`the "mac" field is not the 64 hex digits the log writes as the record's last field`)
+	}
+	canonical := append(bytes.Clone(line[:len(line)-len(tail)]), '}')
+	want := computeMAC(canonical, key)
+	if !hmac.Equal([]byte(want), []byte(mac)) {
+		return errMACMismatch
+	}
+	return nil
+}
+
+// decodeRecord parses one line as a record: one JSON object and nothing
+// after it.
+func decodeRecord(line []byte) (Record, error) {
+	var rec Record
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if err := dec.Decode(&rec); err != nil {
+		return Record{}, err
+	}
+	if dec.More() {
+		return Record{}, errTrailingData
+	}
+	return rec, nil
+}
+
+// errTrailingData is decodeRecord's error for data after the record.
+var errTrailingData = errors.New("unexpected data after the record")
+
 // hashLine is the chain hash of a line (without its newline).
 func hashLine(line []byte) string {
 	sum := sha256.Sum256(line)
@@ -295,40 +588,63 @@ func flock(f *os.File, how int) error {
 // tailChunk is how much lastLine reads at a time, from the end backwards.
 const tailChunk = 4096
 
-// lastLine returns the last line of f without its newline, and whether the
-// file ends with a newline. An empty file gives a nil line and
-// terminated=true.
-func lastLine(f *os.File) (line []byte, terminated bool, err error) {
+// lastLine returns the last line of f without its newline, the offset at
+// which it starts, and whether the file ends with a newline. An empty file
+// gives a nil line and terminated=true.
+func lastLine(f *os.File) (line []byte, start int64, terminated bool, err error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	end := fi.Size()
 	if end == 0 {
-		return nil, true, nil
+		return nil, 0, true, nil
 	}
 	var b [1]byte
 	if _, err := f.ReadAt(b[:], end-1); err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	terminated = b[0] == '\n'
 	if terminated {
 		end--
 	}
+	line, start, err = lineEndingAt(f, end)
+	return line, start, terminated, err
+}
+
+// lineEndingAt returns the line of f that ends just before offset end
+// (where its newline is, or the end of the file), and the offset at which
+// it starts.
+func lineEndingAt(f *os.File, end int64) (line []byte, start int64, err error) {
 	line = []byte{}
 	for pos := end; pos > 0; {
 		n := min(int64(tailChunk), pos)
 		pos -= n
 		chunk := make([]byte, n)
 		if _, err := f.ReadAt(chunk, pos); err != nil {
-			return nil, false, err
+			return nil, 0, err
 		}
 		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
-			return append(chunk[i+1:], line...), terminated, nil
+			return append(chunk[i+1:], line...), pos + int64(i) + 1, nil
 		}
 		line = append(chunk, line...)
 	}
-	return line, terminated, nil
+	return line, 0, nil
+}
+
+// countLines counts the newlines in the first end bytes of f.
+func countLines(f *os.File, end int64) (int, error) {
+	n := 0
+	chunk := make([]byte, 64*1024)
+	for pos := int64(0); pos < end; {
+		k, err := f.ReadAt(chunk[:min(int64(len(chunk)), end-pos)], pos)
+		n += bytes.Count(chunk[:k], []byte{'\n'})
+		pos += int64(k)
+		if err != nil && !(errors.Is(err, io.EOF) && pos >= end) {
+			return 0, err
+		}
+	}
+	return n, nil
 }
 
 // syncDir flushes a directory so that a file created in it survives a

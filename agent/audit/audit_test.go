@@ -255,20 +255,16 @@ func TestVerifyFile(t *testing.T) {
 	assert.Contains(t, err.Error(), "line 2:")
 }
 
-func TestAppendAfterTornLine(t *testing.T) {
+func TestAppendSealsATornLine(t *testing.T) {
 	l, path := openTemp(t)
 	appendN(t, l, 3)
 	require.NoError(t, l.Close())
 
 	// A crash mid-write: part of a record, no newline.
 	torn := []byte(`{"id":"20261129T221500.000Z-deadbeef","time":"2026-11-29T22:15:00Z","actor":"al`)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	require.NoError(t, err)
-	_, err = f.Write(torn)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
+	appendRaw(t, path, torn)
 
-	l2, err := Open(path)
+	l2, err := Open(path, WithActor("carol-admin"))
 	require.NoError(t, err)
 	defer func() { _ = l2.Close() }()
 	rec, err := l2.Append(Record{Command: "offboard", Target: "carol@x.test", Outcome: OutcomeRemoved})
@@ -277,17 +273,52 @@ func TestAppendAfterTornLine(t *testing.T) {
 	require.NoError(t, err)
 
 	lines := readLines(t, path)
-	require.Len(t, lines, 6, "the new record starts on its own line")
+	require.Len(t, lines, 7, "the torn line ends, then a recovered record, then ours")
 	assert.Equal(t, torn, lines[3], "the torn bytes are left as they were")
-	assert.Equal(t, hashLine(torn), rec.Prev, "the next record chains to the torn bytes")
-	assert.Equal(t, "carol@x.test", decode(t, lines[4]).Target)
-	assert.Equal(t, hashLine(lines[4]), decode(t, lines[5]).Prev)
+	seal := decode(t, lines[4])
+	assert.Equal(t, OutcomeRecovered, seal.Outcome)
+	assert.Equal(t, hashLine(torn), seal.Prev, "the recovered record chains to the torn bytes")
+	assert.Contains(t, seal.Detail, fmt.Sprintf("torn line of %d bytes at line 4", len(torn)))
+	assert.Equal(t, "carol-admin", seal.Actor)
+	assert.Equal(t, "offboard", seal.Command)
+	assert.Empty(t, seal.Target)
+	assert.Equal(t, hashLine(lines[4]), rec.Prev, "the record chains to the recovered record")
+	assert.Equal(t, "carol@x.test", decode(t, lines[5]).Target)
+	assert.Equal(t, hashLine(lines[5]), decode(t, lines[6]).Prev)
 
-	n, err := VerifyFile(path)
-	assert.Equal(t, 3, n)
-	assert.True(t, errors.Is(err, ErrTorn), "got %v", err)
-	assert.True(t, errors.Is(err, ErrTampered))
-	assert.Contains(t, err.Error(), "line 4: incomplete record")
+	s, err := VerifyChainFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, Summary{Lines: 7, Head: hashLine(lines[6]), Sealed: 1}, s)
+}
+
+func TestAppendAfterACompleteUnterminatedLine(t *testing.T) {
+	l, path := openTemp(t)
+	appendN(t, l, 2)
+	require.NoError(t, l.Close())
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, bytes.TrimSuffix(b, []byte("\n")), 0o600))
+
+	l2, err := Open(path)
+	require.NoError(t, err)
+	defer func() { _ = l2.Close() }()
+	_, err = l2.Append(Record{Outcome: "x"})
+	require.NoError(t, err)
+	lines := readLines(t, path)
+	require.Len(t, lines, 3, "a complete record only needs its newline: nothing to seal")
+	s, err := VerifyChainFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, 0, s.Sealed)
+}
+
+// appendRaw appends bytes to the file at path as they are.
+func appendRaw(t *testing.T, path string, b []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = f.Write(b)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
 }
 
 func TestLastLine(t *testing.T) {
@@ -313,7 +344,7 @@ func TestLastLine(t *testing.T) {
 			f, err := os.Open(path)
 			require.NoError(t, err)
 			defer func() { _ = f.Close() }()
-			line, terminated, err := lastLine(f)
+			line, start, terminated, err := lastLine(f)
 			require.NoError(t, err)
 			assert.Equal(t, tt.terminated, terminated)
 			if tt.wantNil {
@@ -321,6 +352,7 @@ func TestLastLine(t *testing.T) {
 				return
 			}
 			assert.Equal(t, tt.want, string(line))
+			assert.Equal(t, tt.content[start:start+int64(len(line))], string(line), "the line starts at start")
 		})
 	}
 }

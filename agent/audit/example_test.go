@@ -81,3 +81,45 @@ func ExampleVerifyFile() {
 	// 1 good line(s); broken at line 2 tampered: true
 	// prev does not match the SHA-256 of line 1 (a line was edited, removed, inserted or reordered)
 }
+
+// A log written with a key catches a record appended without it, which
+// the hash chain alone accepts; a head kept earlier catches a record cut
+// from the end, which the key alone accepts.
+func ExampleVerifyKey() {
+	dir, _ := os.MkdirTemp("", "audit-example")
+	defer func() { _ = os.RemoveAll(dir) }()
+	path := filepath.Join(dir, "audit.jsonl")
+	key := []byte("an example key of at least 32 bytes")
+
+	log, _ := audit.Open(path, audit.WithKey(key))
+	for _, target := range []string{"a@x.test", "b@x.test"} {
+		_, _ = log.Append(audit.Record{Command: "offboard", Target: target, Outcome: audit.OutcomeRemoved})
+	}
+	_ = log.Close()
+	kept, _ := audit.VerifyChainFile(path) // the head, kept elsewhere
+
+	// Someone without the key appends a record with the right prev.
+	forged, _ := json.Marshal(audit.Record{Command: "offboard", Target: "c@x.test", Outcome: audit.OutcomeRemoved, Prev: kept.Head})
+	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	_, _ = f.Write(append(forged, '\n'))
+	_ = f.Close()
+
+	_, err := audit.VerifyChainFile(path)
+	fmt.Println("chain only:", err == nil)
+	_, err = audit.VerifyChainFile(path, audit.VerifyKey(key))
+	fmt.Println("with the key:", errors.Is(err, audit.ErrMAC))
+
+	// Someone cuts the last two lines.
+	b, _ := os.ReadFile(path)
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	_ = os.WriteFile(path, lines[0], 0o600)
+	_, err = audit.VerifyChainFile(path, audit.VerifyKey(key))
+	fmt.Println("cut, with the key:", err == nil)
+	_, err = audit.VerifyChainFile(path, audit.VerifyKey(key), audit.VerifyAnchor(kept.Head))
+	fmt.Println("cut, with the kept head:", errors.Is(err, audit.ErrHeadNotFound))
+	// Output:
+	// chain only: true
+	// with the key: true
+	// cut, with the key: true
+	// cut, with the kept head: true
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/clay-agent/clay-agent/agent/schedule"
 	"github.com/clay-agent/clay-agent/agent/snapshot"
@@ -152,6 +153,57 @@ func TestMetrics(t *testing.T) {
 		assert.False(t, strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_"),
 			"only our own registry is served, found %s", name)
 	}
+}
+
+// TestMetricsPublishTheAuditHead: each successful run replaces the audit
+// head on /metrics; a log that does not verify removes it and counts.
+func TestMetricsPublishTheAuditHead(t *testing.T) {
+	h := newHarness(t, every(t, time.Hour))
+	mux := schedule.NewServeMux(h.runner, h.metrics)
+	h.start()
+	headA, headB := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	infoA := schedule.MetricAuditHead + `{head="` + headA + `"}`
+	infoB := schedule.MetricAuditHead + `{head="` + headB + `"}`
+
+	steps := []struct {
+		name     string
+		audit    *snapshot.AuditHead
+		err      error
+		want     map[string]float64
+		wantNone []string
+	}{
+		{name: "a head", audit: &snapshot.AuditHead{Log: "/a.jsonl", Head: headA, Records: 7},
+			want: map[string]float64{infoA: 1, schedule.MetricAuditRecords: 7, schedule.MetricAuditFailures: 0}},
+		{name: "the next head replaces it", audit: &snapshot.AuditHead{Log: "/a.jsonl", Head: headB, Records: 9},
+			want: map[string]float64{infoB: 1, schedule.MetricAuditRecords: 9}, wantNone: []string{infoA}},
+		{name: "a failed run changes nothing", err: errLogin,
+			want: map[string]float64{infoB: 1, schedule.MetricAuditRecords: 9}},
+		{name: "a log that does not verify", audit: &snapshot.AuditHead{Log: "/a.jsonl", Error: "line 3: prev does not match"},
+			want: map[string]float64{schedule.MetricAuditFailures: 1, schedule.MetricAuditRecords: 9}, wantNone: []string{infoB}},
+		{name: "no log", audit: nil,
+			want: map[string]float64{schedule.MetricAuditFailures: 1}, wantNone: []string{infoA, infoB}},
+	}
+	for _, step := range steps {
+		h.tick(time.Hour)
+		r := h.nextRun()
+		if step.err != nil {
+			r.fail(step.err)
+		} else {
+			r.finish <- outcome{res: &snapshot.Result{Audit: step.audit}}
+		}
+		h.idle()
+		m := samples(t, get(t, mux, http.MethodGet, "/metrics").Body.String())
+		for name, v := range step.want {
+			got, ok := m[name]
+			if assert.True(t, ok, "%s: missing %s", step.name, name) {
+				assert.Equal(t, v, got, "%s: %s", step.name, name)
+			}
+		}
+		for _, name := range step.wantNone {
+			assert.NotContains(t, m, name, step.name)
+		}
+	}
+	assert.Contains(t, h.messages(zapcore.WarnLevel), "the audit log could not be verified; no head published")
 }
 
 func TestNewMetricsRefusesDuplicates(t *testing.T) {

@@ -21,6 +21,9 @@ const (
 	MetricDuration        = "clay_agent_snapshot_duration_seconds"
 	MetricMissed          = "clay_agent_snapshot_missed_runs_total"
 	MetricWebhookFailures = "clay_agent_webhook_failures_total"
+	MetricAuditRecords    = "clay_agent_audit_records"
+	MetricAuditHead       = "clay_agent_audit_head_info"
+	MetricAuditFailures   = "clay_agent_audit_check_failures_total"
 )
 
 // Metrics are the Prometheus metrics of scheduled snapshots. They live on
@@ -35,6 +38,9 @@ type Metrics struct {
 	duration        prometheus.Histogram
 	missed          prometheus.Counter
 	webhookFailures prometheus.Counter
+	auditRecords    prometheus.Gauge
+	auditHead       *prometheus.GaugeVec
+	auditFailures   prometheus.Counter
 }
 
 // NewMetrics registers the metrics on reg; a nil reg gets a new registry.
@@ -78,9 +84,22 @@ func NewMetrics(reg *prometheus.Registry) (*Metrics, error) {
 			Name: MetricWebhookFailures,
 			Help: "Snapshots whose changes could not be posted to the webhook.",
 		}),
+		auditRecords: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: MetricAuditRecords,
+			Help: "Records in the audit log's hash chain, as of the last successful snapshot that could read it.",
+		}),
+		auditHead: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: MetricAuditHead,
+			Help: "Always 1, with the audit log's head (the chain hash of its last line) as of the last successful snapshot; absent when the log was missing or did not verify.",
+		}, []string{"head"}),
+		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: MetricAuditFailures,
+			Help: "Snapshots for which the audit log could not be read or did not verify.",
+		}),
 	}
 	for _, c := range []prometheus.Collector{
 		m.runs, m.failures, m.lastSuccess, m.members, m.invitations, m.duration, m.missed, m.webhookFailures,
+		m.auditRecords, m.auditHead, m.auditFailures,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("schedule: register metrics: %w", err)
@@ -116,6 +135,24 @@ func (m *Metrics) observe(end time.Time, took time.Duration, res *snapshot.Resul
 	}
 	if res != nil && res.WebhookErr != nil {
 		m.webhookFailures.Inc()
+	}
+	if res != nil {
+		m.observeAudit(res.Audit)
+	}
+}
+
+// observeAudit publishes the audit log's head of a successful run,
+// replacing the one before: none when the log was missing (h is nil) or
+// could not be checked.
+func (m *Metrics) observeAudit(h *snapshot.AuditHead) {
+	m.auditHead.Reset()
+	switch {
+	case h == nil:
+	case h.Error != "":
+		m.auditFailures.Inc()
+	default:
+		m.auditRecords.Set(float64(h.Records))
+		m.auditHead.WithLabelValues(h.Head).Set(1)
 	}
 }
 

@@ -294,6 +294,13 @@ func (r *Runner) runOnce(ctx context.Context, due time.Time) {
 			if res.PruneErr != nil {
 				r.log.Warn("pruning old snapshots failed", zap.Error(res.PruneErr))
 			}
+			switch a := res.Audit; {
+			case a == nil:
+			case a.Error != "":
+				r.log.Warn("the audit log could not be verified; no head published", zap.String("audit_log", a.Log), zap.String("error", a.Error))
+			default:
+				fields = append(fields, zap.String("audit_head", a.Head), zap.Int("audit_records", a.Records))
+			}
 		}
 		r.log.Info("snapshot taken", fields...)
 	}

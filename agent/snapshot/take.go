@@ -14,7 +14,8 @@ import (
 type Lister func(ctx context.Context) (*roster.Roster, error)
 
 // Result is the outcome of Take or DiffFiles. Its JSON form is the
-// `snapshot -o json` output: {"snapshot", "previous", "changes"}.
+// `snapshot -o json` output: {"snapshot", "previous", "changes"}, and
+// "audit" when an audit head was given to Take.
 type Result struct {
 	// Snapshot is the path of the snapshot just written (Take) or of the
 	// newer file (DiffFiles).
@@ -24,6 +25,8 @@ type Result struct {
 	Previous string `json:"previous"`
 	// Changes from Previous to Snapshot.
 	Changes Changes `json:"changes"`
+	// Audit is the audit log's head given with WithAuditHead, or nil.
+	Audit *AuditHead `json:"audit,omitempty"`
 
 	// Workspace is the name of the workspace.
 	Workspace string `json:"-"`
@@ -43,21 +46,28 @@ type Result struct {
 // Payload is the JSON body posted to the webhook. Text makes it a valid
 // Slack incoming-webhook message.
 type Payload struct {
-	Text      string  `json:"text"`
-	Workspace string  `json:"workspace"`
-	Snapshot  string  `json:"snapshot"`
-	Previous  string  `json:"previous"`
-	Changes   Changes `json:"changes"`
+	Text      string     `json:"text"`
+	Workspace string     `json:"workspace"`
+	Snapshot  string     `json:"snapshot"`
+	Previous  string     `json:"previous"`
+	Changes   Changes    `json:"changes"`
+	Audit     *AuditHead `json:"audit,omitempty"`
 }
 
-// Payload returns the webhook body describing r.
+// Payload returns the webhook body describing r. With an audit head, Text
+// ends with a line that gives it.
 func (r *Result) Payload() Payload {
+	text := r.Changes.SlackText(r.Workspace)
+	if r.Audit != nil {
+		text += "\n" + slackEscaper.Replace(r.Audit.Text())
+	}
 	return Payload{
-		Text:      r.Changes.SlackText(r.Workspace),
+		Text:      text,
 		Workspace: r.Workspace,
 		Snapshot:  r.Snapshot,
 		Previous:  r.Previous,
 		Changes:   r.Changes,
+		Audit:     r.Audit,
 	}
 }
 
@@ -73,6 +83,7 @@ type takeConfig struct {
 	keep    int
 	webhook *webhook.Client
 	now     func() time.Time
+	audit   *AuditHead
 }
 
 // WithKeep prunes the workspace's snapshots to the newest n after a
@@ -86,6 +97,12 @@ func WithKeep(n int) Option {
 // change). A nil c posts nothing.
 func WithWebhook(c *webhook.Client) Option {
 	return func(cfg *takeConfig) { cfg.webhook = c }
+}
+
+// WithAuditHead publishes h, the audit log's head, with the snapshot: in
+// Result.Audit and in the webhook's payload. A nil h publishes nothing.
+func WithAuditHead(h *AuditHead) Option {
+	return func(c *takeConfig) { c.audit = h }
 }
 
 // WithClock sets the time recorded as the capture time when the lister
@@ -128,7 +145,7 @@ func Take(ctx context.Context, list Lister, dir string, opts ...Option) (*Result
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Snapshot: path, Workspace: cur.Workspace, Roster: cur}
+	res := &Result{Snapshot: path, Workspace: cur.Workspace, Roster: cur, Audit: cfg.audit}
 
 	prevPath, prev, err := Latest(dir, cur.Workspace, path)
 	switch {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -248,4 +249,52 @@ func TestDiffFiles(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("{"), 0o600))
 	_, err = snapshot.DiffFiles(a, bad)
 	assert.ErrorIs(t, err, snapshot.ErrInvalidSnapshot)
+}
+
+func TestTakePublishesTheAuditHead(t *testing.T) {
+	head := &snapshot.AuditHead{Log: "/state/audit.jsonl", Head: "5f0c9a0e" + strings.Repeat("0", 56), Records: 214}
+	broken := &snapshot.AuditHead{Log: "/state/audit.jsonl", Error: "line 3: prev does not match <edited>"}
+	tests := []struct {
+		name     string
+		head     *snapshot.AuditHead
+		wantLine string // the last line of the text; "" for none
+	}{
+		{name: "head", head: head, wantLine: "Audit log: 214 records, head " + head.Head + "."},
+		{name: "a log that did not verify", head: broken, wantLine: "Audit log: not verified: line 3: prev does not match &lt;edited&gt;."},
+		{name: "no log", head: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clock := &fakeClock{now: t0}
+			h, wh := newHook(t, http.StatusOK)
+			opts := []snapshot.Option{snapshot.WithClock(clock.Now), snapshot.WithWebhook(wh), snapshot.WithAuditHead(tt.head)}
+			_, err := snapshot.Take(context.Background(), listerOf(v1), dir, opts...)
+			require.NoError(t, err)
+			res, err := snapshot.Take(context.Background(), listerOf(v2), dir, opts...)
+			require.NoError(t, err)
+			assert.Equal(t, tt.head, res.Audit)
+
+			posts := h.posts()
+			require.Len(t, posts, 1)
+			assert.Equal(t, tt.head, posts[0].Audit)
+			text := res.Changes.SlackText("acme")
+			if tt.wantLine != "" {
+				text += "\n" + tt.wantLine
+			}
+			assert.Equal(t, text, posts[0].Text)
+
+			out, err := json.Marshal(res)
+			require.NoError(t, err)
+			var fields map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(out, &fields))
+			if tt.head == nil {
+				assert.NotContains(t, fields, "audit")
+				return
+			}
+			want, err := json.Marshal(tt.head)
+			require.NoError(t, err)
+			assert.JSONEq(t, string(want), string(fields["audit"]))
+		})
+	}
 }

@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -200,14 +204,113 @@ func TestNew(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"https://hooks.slack.com/services/T/B/SECRET", "https://hooks.slack.com/…"},
+		{"https://hooks.slack.com/services/T000/B000/XXXXSECRET", "https://hooks.slack.com/services/…"},
+		{"  https://hooks.slack.com/services/T000/B000/XXXXSECRET\n", "https://hooks.slack.com/services/…"},
+		{"HTTPS://Hooks.Slack.com/services/T/B/X", "https://hooks.slack.com/services/…"},
 		{"http://user:pw@host:9/x?token=1", "http://host:9/…"},
+		{"https://user:pass@hooks.example.com", "https://hooks.example.com/…"},
+		{"https://discord.com/api/webhooks/123/tok", "https://discord.com/api/…"},
+		{"https://webhook.site/0e9b7a52-3c1f-4b8e-9a8e-7f1d2c3b4a5f", "https://webhook.site/…"},
+		{"http://127.0.0.1:8080/hook", "http://127.0.0.1:8080/…"},
+		{"http://[::1]:8080/a/b", "http://[::1]:8080/a/…"},
+		{"https://hooks.example.com", "https://hooks.example.com"},
+		{"https://hooks.example.com/", "https://hooks.example.com"},
+		{"https://hooks.example.com/?token=SECRET", "https://hooks.example.com/…"},
+		{"https://hooks.example.com/a%2Fb/SECRET", "https://hooks.example.com/…"},
+		{"https://hooks.slack.com/services/T0\t00/B000/SECRET", "https://hooks.slack.com/services/…"},
+		{"https://us\ter:pa ss@hooks.slack.com/services/T/B/SECRET", "https://hooks.slack.com/services/…"},
+		{"https://user:pa/ss@host/x", "https://…"},
+		{"https://ho st/services/SECRET", "https://…"},
+		{"hooks.slack.com/services/T/B/SECRET", "hooks.slack.com/services/…"},
 		{"not a url", "<redacted>"},
+		{"", "<redacted>"},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, webhook.Redact(tt.in))
+		t.Run(tt.in, func(t *testing.T) {
+			assert.Equal(t, tt.want, webhook.Redact(tt.in))
+		})
 	}
 	c, err := webhook.New("https://hooks.slack.com/services/T/B/SECRET")
 	require.NoError(t, err)
-	assert.Equal(t, "https://hooks.slack.com/…", c.String())
+	assert.Equal(t, "https://hooks.slack.com/services/…", c.String())
+}
+
+// secretURLParts are the parts of secretURL that must never be printed.
+var secretURLParts = []string{"hunter2", "alice", "T0SECRET", "B0SECRET", "XXXXSECRETTOKEN", "sig=", "SIGSECRET"}
+
+// secretURL has a password, a token-like path and a signed query.
+const secretURL = "https://alice:hunter2@hooks.slack.com/services/T0SECRET/B0SECRET/XXXXSECRETTOKEN?sig=SIGSECRET"
+
+func assertNoSecrets(t *testing.T, msg string) {
+	t.Helper()
+	for _, s := range secretURLParts {
+		assert.NotContains(t, msg, s)
+	}
+}
+
+func TestNewErrorsDoNotEchoTheURL(t *testing.T) {
+	tests := []struct {
+		name, url, want string
+	}{
+		{name: "a tab", url: strings.Replace(secretURL, "XXXX", "XX\tXX", 1), want: "invalid control character in URL"},
+		{name: "a space in the host", url: "https://alice:hunter2@hooks slack.com/services/T0SECRET/B0SECRET/XXXXSECRETTOKEN", want: "invalid"},
+		{name: "a password that looks like a port", url: "https://alice:hunter2/x@hooks.slack.com/services/T0SECRET/B0SECRET/XXXXSECRETTOKEN", want: "invalid port"},
+		{name: "a bad escape", url: "https://alice:hunter2@hooks.slack.com/services/T0SECRET/%zzSECRETTOKEN", want: "invalid URL escape"},
+		{name: "not http", url: "ftp://alice:hunter2@hooks.slack.com/services/T0SECRET/B0SECRET/XXXXSECRETTOKEN", want: `got "ftp://hooks.slack.com/services/…"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := webhook.New(tt.url)
+			require.Error(t, err)
+			assert.Nil(t, c)
+			assert.ErrorIs(t, err, webhook.ErrInvalidURL)
+			assert.Contains(t, err.Error(), tt.want)
+			assertNoSecrets(t, err.Error())
+			assertNoSecrets(t, fmt.Sprintf("%+v %#v", err, err.Error()))
+		})
+	}
+	// The cause is still there for errors.As.
+	_, err := webhook.New("https://alice:hunter2@host:80x/")
+	var uerr *url.Error
+	assert.False(t, errors.As(err, &uerr), "the *url.Error, which prints the URL, is dropped")
+	assert.NotContains(t, err.Error(), "hunter2")
+}
+
+func TestPostErrorsDoNotEchoTheURL(t *testing.T) {
+	// A server that quotes the request's path in its error page.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Cannot POST "+r.URL.RequestURI(), http.StatusNotFound)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	secretPath := "/services/T0SECRET/B0SECRET/XXXXSECRETTOKEN?sig=SIGSECRET"
+
+	c, err := webhook.New("http://alice:hunter2@"+host+secretPath, fast...)
+	require.NoError(t, err)
+	err = c.Post(context.Background(), map[string]string{"text": "x"})
+	var serr *webhook.StatusError
+	require.ErrorAs(t, err, &serr)
+	assert.Equal(t, http.StatusNotFound, serr.Code)
+	assert.Contains(t, serr.Body, "Cannot POST")
+	assertNoSecrets(t, err.Error())
+	assert.Contains(t, err.Error(), "http://"+host+"/services/…")
+
+	// A refused connection: net/http's *url.Error names the URL.
+	srv.Close()
+	c, err = webhook.New("http://alice:hunter2@"+host+secretPath, append(fast, webhook.WithMaxAttempts(2))...)
+	require.NoError(t, err)
+	err = c.Post(context.Background(), map[string]string{"text": "x"})
+	require.Error(t, err)
+	assertNoSecrets(t, err.Error())
+	var uerr *url.Error
+	require.ErrorAs(t, err, &uerr, "the cause is kept")
+	assert.Equal(t, "http://"+host+"/services/…", uerr.URL)
+	var opErr *net.OpError
+	assert.ErrorAs(t, err, &opErr, "down to the network error")
+
+	// A cancelled context is still a cancelled context.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = c.Post(ctx, map[string]string{"text": "x"})
+	assert.ErrorIs(t, err, context.Canceled)
 }

@@ -10,16 +10,18 @@ import (
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/textsafe"
+	"github.com/clay-agent/clay-agent/agent/webhook"
 )
 
 // doctorCommand checks the set-up, one line per check, without changing
-// anything: the browser, the configuration, the session file and, when it
-// can, the Team page itself.
+// anything: the browser, the configuration, the session file, the webhook
+// URL in CLAY_WEBHOOK when one is set (shown as webhook.Redact shows it)
+// and, when it can, the Team page itself.
 func (a *app) doctorCommand() *cobra.Command {
 	var offline bool
 	cmd := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check the browser, the configuration, the session and the Team page",
+		Short: "Check the browser, the configuration, the session, the webhook and the Team page",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -54,6 +56,14 @@ func (a *app) doctorCommand() *cobra.Command {
 				}
 			}
 			check("session", serr, detail)
+			if raw := a.getenv(webhook.EnvURL); raw != "" {
+				hook, err := webhook.New(raw)
+				if err != nil {
+					check("webhook", fmt.Errorf("%s: %w", webhook.EnvURL, err), "")
+				} else {
+					check("webhook", nil, hook.String()+" ("+webhook.EnvURL+")")
+				}
+			}
 			if cerr == nil && !offline {
 				check("reachable", reachable(ctx, cfg.BaseURL, cfg.StepTimeout), cfg.BaseURL)
 			}

@@ -19,6 +19,7 @@ import (
 var agentEnvVars = []string{
 	"CLAY_BASE_URL", "CLAY_WORKSPACE", "CLAY_SESSION", "CHROME_PATH",
 	"CLAY_ARTIFACTS_DIR", "CLAY_CHROME_NO_SANDBOX", "CLAY_PASSWORD",
+	envAuditKeyFile,
 }
 
 // clearAgentEnv blanks the CLI's environment variables for the test, so

@@ -31,6 +31,7 @@ type mutateFlags struct {
 	maxRemovals  int
 	allowDomains []string
 	auditLog     string
+	auditKeyFile string
 	actor        string
 	evidenceDir  string
 	lockDir      string
@@ -55,6 +56,7 @@ func (m *mutateFlags) register(cmd *cobra.Command, destructive bool) {
 	}
 	f.StringSliceVar(&m.allowDomains, "allow-domain", nil, "only touch emails in these domains (repeatable)")
 	f.StringVar(&m.auditLog, "audit-log", "", "the audit log (env CLAY_AUDIT_LOG; default under the user's state directory)")
+	f.StringVar(&m.auditKeyFile, "audit-key-file", "", "sign the audit records with the key in this file (env "+envAuditKeyFile+"; mode 0600, at least 32 bytes)")
 	f.StringVar(&m.actor, "actor", "", "who runs this, for the audit log (default $USER)")
 	f.StringVar(&m.evidenceDir, "evidence-dir", "", "where before/after screenshots go (env CLAY_EVIDENCE_DIR; default beside the audit log)")
 	f.StringVar(&m.lockDir, "lock-dir", "", "where the per-workspace lock files go (default under the user's state directory)")
@@ -130,7 +132,7 @@ func (mu *mutation) execute(cmd *cobra.Command) error {
 		actor = audit.DefaultActor()
 	}
 	logPath := a.auditLogPath(m.auditLog)
-	alog, err := audit.Open(logPath, append([]audit.Option{audit.WithActor(actor), audit.WithWorkspace(cfg.Workspace)}, a.auditOptions...)...)
+	alog, err := a.openAuditLog(logPath, m.auditKeyFile, append([]audit.Option{audit.WithActor(actor), audit.WithWorkspace(cfg.Workspace)}, a.auditOptions...)...)
 	if err != nil {
 		return fmt.Errorf("opening the audit log: %w", err)
 	}

@@ -78,7 +78,8 @@ func (m *mutEnv) verifyAudit(t *testing.T) int {
 	t.Helper()
 	r := runCLI(t, "", "audit", "verify", "--audit-log", m.auditLog)
 	require.Equal(t, exitOK, r.code, "audit verify: %s", r.stderr)
-	rest, ok := strings.CutPrefix(strings.TrimSpace(r.stdout), "ok: ")
+	first, _, _ := strings.Cut(r.stdout, "\n")
+	rest, ok := strings.CutPrefix(first, "ok: ")
 	require.True(t, ok, r.stdout)
 	num, head, ok := strings.Cut(rest, " records, head ")
 	require.True(t, ok, r.stdout)
@@ -369,6 +370,92 @@ func TestMutatingBadInputExitsTwoBeforeTheBrowser(t *testing.T) {
 			assert.Less(t, r.elapsed, 5*time.Second)
 		})
 	}
+}
+
+// TestMutatingWithAnUnusableAuditKey: a key file that cannot be used, or a
+// keyed log without its key, stops a mutating command with exit 2 before
+// the browser and before any audit record, and never shows the key.
+func TestMutatingWithAnUnusableAuditKey(t *testing.T) {
+	clearAgentEnv(t)
+	dir := t.TempDir()
+	t.Setenv("CLAY_AUDIT_LOG", "")
+	t.Setenv("CLAY_EVIDENCE_DIR", "")
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	session := filepath.Join(dir, "session.json")
+	writeState(t, session, time.Now().Add(time.Hour), 0o600)
+	openKey := writeKeyFile(t, filepath.Join(dir, "open-key"), testAuditKey, 0o644)
+	shortKey := writeKeyFile(t, filepath.Join(dir, "short-key"), "KEYSECRET", 0o600)
+	otherKey := writeKeyFile(t, filepath.Join(dir, "other-key"), strings.Repeat("o", 40), 0o600)
+	keyed := filepath.Join(dir, "keyed.jsonl")
+	keyedLines := writeKeyedAuditLog(t, keyed, []byte(testAuditKey), 2)
+	c := func(auditLog string, extra ...string) []string {
+		return append([]string{"offboard", "--yes", "--email", "a@acme.test", "--chrome", noBrowser,
+			"--base-url", "http://127.0.0.1:9", "--workspace", "1234", "--session", session,
+			"--audit-log", auditLog, "--lock-dir", filepath.Join(dir, "locks"),
+			"--artifacts-dir", filepath.Join(dir, "artifacts")}, extra...)
+	}
+	tests := []struct {
+		name string
+		log  string
+		env  map[string]string
+		args []string
+		want []string
+	}{
+		{name: "key file readable by others", log: filepath.Join(dir, "a.jsonl"), args: []string{"--audit-key-file", openKey},
+			want: []string{"--audit-key-file", openKey, "0644", "chmod 600"}},
+		{name: "key file from the environment too short", log: filepath.Join(dir, "b.jsonl"), env: map[string]string{envAuditKeyFile: shortKey},
+			want: []string{envAuditKeyFile, "at least 32"}},
+		{name: "keyed log without its key", log: keyed, want: []string{"keyed", "--audit-key-file"}},
+		{name: "keyed log with another key", log: keyed, args: []string{"--audit-key-file", otherKey}, want: []string{"does not match"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runApp(t.Context(), tc.env, "", c(tc.log, tc.args...)...)
+			assert.Equal(t, exitUsage, r.code, "stderr: %s", r.stderr)
+			r.oneErrorLine(t, tc.want...)
+			assert.Empty(t, r.stdout)
+			assert.NotContains(t, r.stderr, noBrowser, "it must stop before the browser")
+			assert.NotContains(t, r.stderr, "KEYSECRET", "the key never shows")
+			if tc.log == keyed {
+				assert.Len(t, readAudit(t, keyed), len(keyedLines), "nothing is appended to the keyed log")
+			} else {
+				assert.NoFileExists(t, tc.log, "no audit record")
+			}
+		})
+	}
+}
+
+// TestAuditKeyAcrossCommands: mutating commands with a key sign every
+// record; `agent audit verify --key-file` accepts the log, and catches a
+// record appended without the key that the chain alone accepts.
+func TestAuditKeyAcrossCommands(t *testing.T) {
+	m := startMut(t, fixtures.WithRendition(fixtures.RenditionGrid))
+	key := writeKeyFile(t, filepath.Join(m.Dir, "audit-key"), testAuditKey, 0o600)
+	r := runCLI(t, "", m.cmd("invite", "--email", "keyed@acme.test", "--yes", "--audit-key-file", key)...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = runApp(t.Context(), map[string]string{envAuditKeyFile: key}, "", m.cmd("revoke", "--email", "keyed@acme.test", "--yes")...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	recs := m.records(t)
+	require.NotEmpty(t, recs)
+	for _, rec := range recs {
+		assert.Len(t, rec.MAC, 64, "%s %s", rec.Outcome, rec.Target)
+	}
+	r = runCLI(t, "", "audit", "verify", "--audit-log", m.auditLog, "--key-file", key)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, fmt.Sprintf("MACs: valid on all %d records\n", len(recs)))
+
+	// A record appended by someone without the key, with the right prev.
+	data, err := os.ReadFile(m.auditLog)
+	require.NoError(t, err)
+	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+	forged, err := json.Marshal(audit.Record{ID: "x", Command: "invite", Target: "mallory@evil.test", Outcome: "invited",
+		Evidence: []string{}, Prev: chainHash(lines[len(lines)-1])})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(m.auditLog, append(append(data, forged...), '\n'), 0o600))
+	assert.Equal(t, len(recs)+1, m.verifyAudit(t), "the chain alone accepts it")
+	r = runCLI(t, "", "audit", "verify", "--audit-log", m.auditLog, "--key-file", key)
+	assert.Equal(t, exitFailed, r.code)
+	r.oneErrorLine(t, fmt.Sprintf("line %d", len(recs)+1), "carries no MAC")
 }
 
 // TestMutatingBadInputWithJSONOutput: -o json turns the usage error into

@@ -101,7 +101,10 @@ It serves, on --listen:
                 when it failed; the JSON body names the reason ("login
                 required", "page changed", "bad input", "browser gone",
                 "timeout", "error").
-  GET /metrics  Prometheus metrics (clay_agent_*).
+  GET /metrics  Prometheus metrics (clay_agent_*), among them the head of the
+                audit log (--audit-log) as of the last successful run:
+                clay_agent_audit_head_info{head="<hash>"} and
+                clay_agent_audit_records.
 
 SIGINT or SIGTERM stops it: no new run starts, a running one gets
 --grace-period to finish and is cancelled after that. Snapshot files are

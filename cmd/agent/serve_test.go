@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clay-agent/clay-agent/agent/schedule"
+	"github.com/clay-agent/clay-agent/agent/snapshot"
+	"github.com/clay-agent/clay-agent/agent/webhook"
 	"github.com/clay-agent/clay-agent/fixtures"
 )
 
@@ -372,4 +375,58 @@ func TestServeListenAddressInUse(t *testing.T) {
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "--listen "+addr)
 	assert.Empty(t, r.stdout)
+}
+
+// TestServePublishesTheAuditHead: a scheduled snapshot publishes the
+// audit log's head on /metrics and in the webhook's payload; the
+// webhook's secret URL shows in no log.
+func TestServePublishesTheAuditHead(t *testing.T) {
+	e := startE2E(t)
+	t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
+	dir := filepath.Join(e.Dir, "snapshots")
+	writeEarlierSnapshot(t, dir)
+	logPath := filepath.Join(e.Dir, "audit.jsonl")
+	lines := writeAuditLog(t, logPath, 4)
+	head := chainHash(lines[3])
+
+	// A webhook that refuses the post and quotes its secret path back.
+	var (
+		mu     sync.Mutex
+		bodies [][]byte
+	)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, body)
+		mu.Unlock()
+		http.Error(w, "Cannot POST "+r.URL.RequestURI(), http.StatusNotFound)
+	}))
+	t.Cleanup(hook.Close)
+	hookURL := "http://alice:hunter2@" + strings.TrimPrefix(hook.URL, "http://") + "/services/T0SECRET/B0SECRET/XXXXSECRETTOKEN?sig=SIGSECRET"
+
+	s := startServe(t, map[string]string{envAuditLog: logPath, webhook.EnvURL: hookURL},
+		e.serveArgs(dir, "--snapshot-every", "1h", "--run-on-start", "-vv")...)
+	s.waitHealth(t, 60*time.Second, func(_ int, st schedule.Status) bool { return !st.LastSuccess.IsZero() })
+
+	_, metrics := s.get(t, "/metrics")
+	assert.Contains(t, metrics, "\n"+schedule.MetricAuditHead+`{head="`+head+`"} 1`+"\n")
+	assert.Contains(t, metrics, "\n"+schedule.MetricAuditRecords+" 4\n")
+	assert.Contains(t, metrics, "\n"+schedule.MetricAuditFailures+" 0\n")
+	assert.Contains(t, metrics, "\n"+schedule.MetricWebhookFailures+" 1\n")
+
+	mu.Lock()
+	require.Len(t, bodies, 1, "a 404 is not retried")
+	var payload snapshot.Payload
+	require.NoError(t, json.Unmarshal(bodies[0], &payload))
+	mu.Unlock()
+	assert.Equal(t, &snapshot.AuditHead{Log: logPath, Head: head, Records: 4}, payload.Audit)
+	assert.Contains(t, payload.Text, "Audit log: 4 records, head "+head+".")
+
+	r := s.stop(t, 60*time.Second)
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "webhook failed; the snapshot is kept")
+	assert.Contains(t, r.stderr, head, "the run's log names the head")
+	for _, secret := range secretWebhookParts {
+		assert.NotContains(t, r.stdout+r.stderr, secret)
+	}
 }

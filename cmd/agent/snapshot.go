@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"go.uber.org/zap"
 
 	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/audit"
 	"github.com/clay-agent/clay-agent/agent/lock"
 	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/agent/snapshot"
@@ -34,6 +37,7 @@ type snapshotOptions struct {
 	webhookURL  string
 	lockDir     string
 	lockTimeout time.Duration
+	auditLog    string
 
 	// hook is the webhook client built by validate; nil without a URL.
 	hook *webhook.Client
@@ -45,6 +49,7 @@ func (o *snapshotOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.webhookURL, "webhook", "", "post the changes as JSON to this URL when anything changed (env "+webhook.EnvURL+")")
 	fs.StringVar(&o.lockDir, "lock-dir", "", "where the per-workspace lock files go (default under the user's state directory)")
 	fs.DurationVar(&o.lockTimeout, "lock-timeout", defaultSnapshotLockTimeout, "how long to wait for another run against the same workspace")
+	fs.StringVar(&o.auditLog, "audit-log", "", "the audit log whose head is published with each snapshot (env "+envAuditLog+"; default under the user's state directory)")
 }
 
 // validate checks the flags and builds the webhook client. It reads the
@@ -89,6 +94,11 @@ members added, removed, renamed or given another role, and invitations sent or
 gone. Emails are compared without regard to case.
 
 --keep N removes all but the newest N snapshots of the workspace afterwards.
+It also publishes the head of the audit log (--audit-log, CLAY_AUDIT_LOG, or
+the default path), the chain hash of its last line and its record count, in
+its output and in the webhook's payload, for agent audit verify --head later.
+A missing log publishes nothing; a log that cannot be read or does not verify
+is a warning, not a failure of the snapshot.
 --webhook (or CLAY_WEBHOOK) posts the changes as JSON, with a Slack-compatible
 "text" field, when anything changed since an earlier snapshot; failed posts are
 retried with backoff. The snapshot is written before the webhook is called: if
@@ -118,6 +128,9 @@ another snapshot of the same workspace (at most --lock-timeout).`,
 				for _, u := range res.Roster.Unreadable {
 					fmt.Fprintf(a.stderr, "agent: warning: a %s row with controls but no readable email, kept in the snapshot: %s\n", u.Kind, textsafe.Quote(collapseSpace(u.Text)))
 				}
+			}
+			if res.Audit != nil && res.Audit.Error != "" {
+				fmt.Fprintf(a.stderr, "agent: warning: no audit head published: %s\n", res.Audit.Error)
 			}
 			if output == "json" {
 				if err := writeJSON(a.stdout, res); err != nil {
@@ -155,6 +168,7 @@ func (a *app) takeSnapshot(ctx context.Context, o *snapshotOptions) (*snapshot.R
 		return nil, fmt.Errorf("waiting for the workspace lock: %w", err)
 	}
 	defer func() { _ = lk.Release() }()
+	head := a.auditHead(o.auditLog)
 
 	s, err := a.openSession(ctx)
 	if err != nil {
@@ -176,6 +190,7 @@ func (a *app) takeSnapshot(ctx context.Context, o *snapshotOptions) (*snapshot.R
 		snapshot.WithKeep(o.keep),
 		snapshot.WithWebhook(o.hook),
 		snapshot.WithClock(a.now),
+		snapshot.WithAuditHead(head),
 	)
 	if listErr != nil {
 		return nil, s.fail("snapshot", err)
@@ -184,6 +199,24 @@ func (a *app) takeSnapshot(ctx context.Context, o *snapshotOptions) (*snapshot.R
 		return nil, err
 	}
 	return res, nil
+}
+
+// auditHead verifies the hash chain of the audit log named by the flag's
+// value (else CLAY_AUDIT_LOG, else the default path) and returns its head
+// to publish with a snapshot. It returns nil, and says so in a debug log,
+// when the log does not exist; a log that cannot be read or does not
+// verify gives a head with Error set.
+func (a *app) auditHead(flagValue string) *snapshot.AuditHead {
+	p := a.auditLogPath(flagValue)
+	sum, err := audit.VerifyChainFile(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		a.log.Debug("no audit log: no audit head to publish", zap.String("audit_log", p))
+		return nil
+	case err != nil:
+		return &snapshot.AuditHead{Log: p, Error: err.Error()}
+	}
+	return &snapshot.AuditHead{Log: p, Head: sum.Head, Records: sum.Lines}
 }
 
 // snapshotAftermath turns a failed webhook or a failed pruning, which
@@ -219,6 +252,13 @@ func writeSnapshotText(w io.Writer, res *snapshot.Result, hook *webhook.Client) 
 	}
 	if len(res.Pruned) > 0 {
 		fmt.Fprintf(w, "removed %d older snapshot(s) (--keep)\n", len(res.Pruned))
+	}
+	switch h := res.Audit; {
+	case h == nil:
+	case h.Error != "":
+		fmt.Fprintf(w, "audit     not verified, no head published: %s\n", h.Error)
+	default:
+		fmt.Fprintf(w, "audit     %d records, head %s (%s)\n", h.Records, h.Head, h.Log)
 	}
 	if res.Notified && hook != nil {
 		fmt.Fprintf(w, "posted the changes to %s\n", hook)

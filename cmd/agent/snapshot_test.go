@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/audit"
 	"github.com/clay-agent/clay-agent/agent/fsutil"
 	"github.com/clay-agent/clay-agent/agent/lock"
 	"github.com/clay-agent/clay-agent/agent/roster"
@@ -67,9 +68,10 @@ var snapshotFileRE = regexp.MustCompile(`^1234-\d{8}T\d{6}Z(-\d+)?\.json$`)
 
 // snapshotJSON is the -o json output of snapshot and diff.
 type snapshotJSON struct {
-	Snapshot string           `json:"snapshot"`
-	Previous string           `json:"previous"`
-	Changes  snapshot.Changes `json:"changes"`
+	Snapshot string              `json:"snapshot"`
+	Previous string              `json:"previous"`
+	Changes  snapshot.Changes    `json:"changes"`
+	Audit    *snapshot.AuditHead `json:"audit"`
 }
 
 func decodeSnapshotJSON(t *testing.T, stdout string) snapshotJSON {
@@ -242,9 +244,11 @@ func TestSnapshotWebhookFailureKeepsTheSnapshotAndExitsOne(t *testing.T) {
 		Members:    []roster.Member{{Name: "Gone", Email: "gone@acme.test", Role: roster.Editor}},
 	})
 	hook := newWebhookRecorder(t, http.StatusInternalServerError)
-	// The flag wins over an unusable CLAY_WEBHOOK.
+	// The flag wins over an unusable CLAY_WEBHOOK. The URL holds secrets
+	// that the error must not repeat.
 	env := map[string]string{webhook.EnvURL: "ftp://not-a-webhook"}
-	args := append([]string{"snapshot", "--dir", dir, "-o", "json", "--webhook", hook.URL}, e.globals()...)
+	hookURL := "http://alice:hunter2@" + strings.TrimPrefix(hook.URL, "http://") + "/services/T0SECRET/B0SECRET/XXXXSECRETTOKEN?sig=SIGSECRET"
+	args := append([]string{"snapshot", "--dir", dir, "-o", "json", "--webhook", hookURL}, e.globals()...)
 
 	r := runApp(t.Context(), env, "", args...)
 
@@ -255,6 +259,9 @@ func TestSnapshotWebhookFailureKeepsTheSnapshotAndExitsOne(t *testing.T) {
 	assert.Equal(t, []roster.Member{{Name: "Gone", Email: "gone@acme.test", Role: roster.Editor}}, out.Changes.Removed)
 	assert.Len(t, hook.posts(), webhook.DefaultMaxAttempts, "retried up to the limit")
 
+	for _, s := range secretWebhookParts {
+		assert.NotContains(t, r.stdout+r.stderr, s)
+	}
 	lines := r.stderrLines()
 	require.Len(t, lines, 1, r.stderr)
 	var got struct {
@@ -267,6 +274,7 @@ func TestSnapshotWebhookFailureKeepsTheSnapshotAndExitsOne(t *testing.T) {
 	assert.Equal(t, exitFailed, got.Error.ExitCode)
 	assert.Contains(t, got.Error.Message, out.Snapshot+" was saved")
 	assert.Contains(t, got.Error.Message, "HTTP 500")
+	assert.Contains(t, got.Error.Message, "/services/…")
 	assert.ElementsMatch(t, []string{filepath.Base(previous), filepath.Base(out.Snapshot)}, dirNames(t, dir))
 }
 
@@ -408,7 +416,7 @@ func TestWriteSnapshotText(t *testing.T) {
 				"  role changed  ann@example.com  Editor → Admin\n" +
 				"  renamed       ann@example.com  \"Ann A.\" → \"Ann\"\n" +
 				"removed 2 older snapshot(s) (--keep)\n" +
-				"posted the changes to https://hooks.example.com/…\n",
+				"posted the changes to https://hooks.example.com/services/…\n",
 		},
 		{
 			name: "a webhook that failed is not reported as posted",
@@ -420,6 +428,22 @@ func TestWriteSnapshotText(t *testing.T) {
 				"  removed       old@example.com  Viewer\n" +
 				"  role changed  ann@example.com  Editor → Admin\n" +
 				"  renamed       ann@example.com  \"Ann A.\" → \"Ann\"\n",
+		},
+		{
+			name: "the audit head",
+			res: &snapshot.Result{Snapshot: "d/1234-a.json", Roster: r, Changes: snapshot.Diff(nil, r),
+				Audit: &snapshot.AuditHead{Log: "/state/audit.jsonl", Head: audit.Genesis, Records: 0}},
+			want: "saved     d/1234-a.json (1 members, 0 pending invitations)\n" +
+				"previous  none: this is the first snapshot of the workspace here, the baseline for later ones\n" +
+				"audit     0 records, head " + audit.Genesis + " (/state/audit.jsonl)\n",
+		},
+		{
+			name: "an audit log that did not verify",
+			res: &snapshot.Result{Snapshot: "d/1234-a.json", Roster: r, Changes: snapshot.Diff(nil, r),
+				Audit: &snapshot.AuditHead{Log: "/state/audit.jsonl", Error: "audit: verify /state/audit.jsonl: line 2: prev does not match"}},
+			want: "saved     d/1234-a.json (1 members, 0 pending invitations)\n" +
+				"previous  none: this is the first snapshot of the workspace here, the baseline for later ones\n" +
+				"audit     not verified, no head published: audit: verify /state/audit.jsonl: line 2: prev does not match\n",
 		},
 	}
 	for _, tc := range tests {
@@ -484,4 +508,116 @@ func TestSnapshotFailureReason(t *testing.T) {
 			assert.Equal(t, tc.want, snapshotFailureReason(tc.err))
 		})
 	}
+}
+
+// secretWebhookParts are the parts of the webhook URLs of
+// TestWebhookURLSecretsAreNeverPrinted that must never be printed.
+var secretWebhookParts = []string{"hunter2", "alice", "T0SECRET", "B0SECRET", "XXXXSECRETTOKEN", "SIGSECRET"}
+
+func TestWebhookURLSecretsAreNeverPrinted(t *testing.T) {
+	clearAgentEnv(t)
+	tmp := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", filepath.Join(tmp, "state"))
+	files := sessionFiles(t, tmp)
+	dir := filepath.Join(tmp, "snapshots")
+	global := []string{"--chrome", noBrowser, "--base-url", "http://127.0.0.1:9", "--workspace", "1234", "--session", files["valid"], "-vv"}
+	tabbed := "https://alice:hunter2@hooks.slack.com/services/T0SECRET/B0SECRET/XXXX\tSECRETTOKEN?sig=SIGSECRET"
+	spaced := "https://alice:hunter2@hooks slack.com/services/T0SECRET/B0SECRET/XXXXSECRETTOKEN?sig=SIGSECRET"
+	valid := "https://alice:hunter2@hooks.slack.com/services/T0SECRET/B0SECRET/XXXXSECRETTOKEN?sig=SIGSECRET"
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want []string
+	}{
+		{name: "snapshot --webhook with a tab", args: []string{"snapshot", "--dir", dir, "--webhook", tabbed}, code: exitUsage,
+			want: []string{"--webhook", "https://hooks.slack.com/services/…", "invalid control character"}},
+		{name: "snapshot, CLAY_WEBHOOK with a space", env: map[string]string{webhook.EnvURL: spaced}, args: []string{"snapshot", "--dir", dir}, code: exitUsage,
+			want: []string{webhook.EnvURL, "invalid webhook URL"}},
+		{name: "serve --webhook with a tab", args: []string{"serve", "--dir", dir, "--snapshot-every", "1h", "--listen", "127.0.0.1:0", "--webhook", tabbed}, code: exitUsage,
+			want: []string{"--webhook", "invalid control character"}},
+		{name: "doctor, CLAY_WEBHOOK with a tab", env: map[string]string{webhook.EnvURL: tabbed}, args: []string{"doctor", "--offline"}, code: exitFailed,
+			want: []string{"FAIL  webhook", webhook.EnvURL, "https://hooks.slack.com/services/…", "invalid control character"}},
+		{name: "doctor, a valid CLAY_WEBHOOK", env: map[string]string{webhook.EnvURL: valid}, args: []string{"doctor", "--offline"}, code: exitOK,
+			want: []string{"ok    webhook      https://hooks.slack.com/services/… (CLAY_WEBHOOK)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runApp(t.Context(), tc.env, "", append(tc.args, global...)...)
+			assert.Equal(t, tc.code, r.code, r.stdout+r.stderr)
+			out := r.stdout + r.stderr
+			for _, w := range tc.want {
+				assert.Contains(t, out, w)
+			}
+			for _, s := range secretWebhookParts {
+				assert.NotContains(t, out, s)
+			}
+			assert.NoDirExists(t, dir)
+		})
+	}
+}
+
+// writeEarlierSnapshot writes a snapshot of the fixture's workspace with
+// one member who is gone since, so that the next snapshot has changes to
+// post.
+func writeEarlierSnapshot(t *testing.T, dir string) string {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	previous := filepath.Join(dir, "1234-20200101T000000Z.json")
+	writeRosterFile(t, previous, roster.Roster{
+		Workspace:  "1234",
+		CapturedAt: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
+		Members:    []roster.Member{{Name: "Gone", Email: "gone@acme.test", Role: roster.Editor}},
+	})
+	return previous
+}
+
+func TestSnapshotPublishesTheAuditHead(t *testing.T) {
+	e := startE2E(t)
+	t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
+	dir := filepath.Join(e.Dir, "snapshots")
+	writeEarlierSnapshot(t, dir)
+	logPath := filepath.Join(e.Dir, "audit", "audit.jsonl")
+	lines := writeAuditLog(t, logPath, 3)
+	head := chainHash(lines[2])
+	hook := newWebhookRecorder(t, http.StatusNoContent)
+	snap := func(env map[string]string, extra ...string) cliResult {
+		t.Helper()
+		args := append(append([]string{"snapshot", "--dir", dir, "--webhook", hook.URL}, e.globals()...), extra...)
+		return runApp(t.Context(), env, "", args...)
+	}
+
+	// In the JSON output and in the webhook's payload.
+	r := snap(nil, "-o", "json", "--audit-log", logPath)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	out := decodeSnapshotJSON(t, r.stdout)
+	want := &snapshot.AuditHead{Log: logPath, Head: head, Records: 3}
+	assert.Equal(t, want, out.Audit)
+	posts := hook.posts()
+	require.Len(t, posts, 1)
+	var payload snapshot.Payload
+	require.NoError(t, json.Unmarshal(posts[0], &payload))
+	assert.Equal(t, want, payload.Audit)
+	assert.True(t, strings.HasSuffix(payload.Text, "\nAudit log: 3 records, head "+head+"."), payload.Text)
+
+	// In the text output, the log named by CLAY_AUDIT_LOG.
+	r = snap(map[string]string{envAuditLog: logPath})
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "\naudit     3 records, head "+head+" ("+logPath+")\n")
+	assert.Empty(t, r.stderr)
+
+	// A log that does not verify: a warning, and the snapshot is taken.
+	writeLines(t, logPath, [][]byte{lines[0], lines[2]})
+	r = snap(nil, "--audit-log", logPath)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "\naudit     not verified, no head published: ")
+	r.oneErrorLine(t, "warning: no audit head published", logPath, "line 2")
+
+	// No log: nothing published, a debug log says so.
+	r = snap(nil, "-o", "json", "-vv", "--audit-log", filepath.Join(e.Dir, "missing.jsonl"))
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Nil(t, decodeSnapshotJSON(t, r.stdout).Audit)
+	assert.NotContains(t, r.stdout, `"audit"`)
+	assert.Contains(t, r.stderr, "no audit log: no audit head to publish")
 }
