@@ -83,6 +83,10 @@ func (m *mutateFlags) validate(a *app) error {
 			return usageError("--allow-domain %s is not a domain name (e.g. corp.com)", quoteFlagValue(d))
 		}
 	}
+	// a bad key file is found before the lock is taken and the browser starts
+	if _, err := a.readAuditKey("--audit-key-file", m.auditKeyFile); err != nil {
+		return err
+	}
 	if !m.yes && !m.dryRun && !isTerminal(a.stdin) {
 		return usageError("not on a terminal: pass --yes to confirm the change (or --dry-run to see it first)")
 	}
