@@ -552,7 +552,11 @@
       let inner = false;
       for (const o of groups.keys()) if (o !== g.row && o.contains(g.row)) inner = true;
       if (inner) continue;
+      // a row holds no text field (an inline form does), and shows an
+      // address or offers a role: a lone "Remove filters" is no row
+      if (g.row.querySelector("input:not([type=checkbox]):not([type=radio]):not([type=hidden]),textarea")) continue;
       const text = norm(g.row.innerText !== undefined ? g.row.innerText : g.row.textContent).slice(0, 500);
+      if (!g.role && text.indexOf("@") < 0) continue;
       const section = sectionOf(g.row, headings);
       const status = textTokens(g.row).some((t) => STATUS_RE.test(t.text));
       out.push({
