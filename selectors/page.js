@@ -1596,6 +1596,108 @@
     return setSelect(rc.el, role);
   }
 
+  // ---------- probing the controls (agent doctor) ----------
+
+  // hookOf names the hook a control was identified by: its visible text,
+  // its ARIA name, its title, its icon, or the page's structure.
+  function hookOf(el, what) {
+    const aria = norm(el.getAttribute("aria-label") || "");
+    const text = norm(el.innerText !== undefined ? el.innerText : el.textContent);
+    const title = el.getAttribute("title") || "";
+    switch (what) {
+      case "remove":
+        if (REMOVE_NAME_RE.test(text)) return "text";
+        if (REMOVE_NAME_RE.test(aria) || REMOVE_NAME_RE.test(accName(el))) return "ARIA name";
+        if (REMOVE_NAME_RE.test(title)) return "title";
+        if (TRASH_ICON_RE.test(iconIdentity(el))) return "icon";
+        return "structure";
+      case "role":
+        if (el.tagName === "SELECT") return "structure (a select of roles)";
+        if (canonicalRole(text)) return "text";
+        return "ARIA name";
+      case "menu":
+        return "structure (a button that opens a menu" + (aria ? ", ARIA name \"" + aria + "\"" : "") + ")";
+      case "email field":
+        if (el.type === "email") return "input type email";
+        if (/e-?mail/i.test(labelOf(el))) return "label";
+        if (/e-?mail/i.test(el.getAttribute("aria-label") || "")) return "ARIA name";
+        return "name or placeholder";
+      default:
+        if (text && (!aria || text === aria)) return "text";
+        return aria ? "ARIA name" : "text";
+    }
+  }
+
+  // roleControls counts the controls of a row (or dialog) that look like
+  // a role dropdown: a role control must be unique to be trusted.
+  function roleControls(root) {
+    let n = 0;
+    for (const sel of root.querySelectorAll("select")) {
+      if ((isVisible(sel) || sel.getBoundingClientRect().height > 0) && Array.from(sel.options).some((o) => canonicalRole(o.textContent))) n++;
+    }
+    for (const c of root.querySelectorAll("[role=combobox],[aria-haspopup]:not([aria-haspopup=false])")) {
+      if (isVisible(c) && !c.closest("select") && canonicalRole(c.matches("input") ? c.value : accName(c))) n++;
+    }
+    return n;
+  }
+
+  // probeRow describes how the role and remove controls of the row of
+  // email are found, without touching them: found, by which hook, unique.
+  function probeRow(email, kind) {
+    const s = snapshot();
+    const hits = matchRows(s, email, kind);
+    if (hits.length === 0) return { rendered: false };
+    if (hits.length > 1) return err("ambiguous", "the row of " + email, hits.length + " " + kind + " rows show " + email);
+    const row = hits[0].row;
+    const rc = roleControl(row);
+    const out = { rendered: true };
+    if (rc) {
+      out.role = { found: true, hook: hookOf(rc.el, "role"), count: roleControls(row), kind: rc.kind, disabled: isDisabled(rc.el) };
+    } else {
+      out.role = { found: false, count: 0 };
+    }
+    const removes = removeControl(row, rc ? rc.el : null);
+    if (removes.length) {
+      out.remove = { found: true, hook: hookOf(removes[0], "remove"), count: removes.length, disabled: removes.every(isDisabled) };
+    } else {
+      const menus = actionsMenuButtons(row, rc);
+      out.remove = menus.length
+        ? { found: true, menu: true, hook: hookOf(menus[0], "menu"), count: menus.length, disabled: menus.every(isDisabled) }
+        : { found: false, count: 0 };
+    }
+    return out;
+  }
+
+  // probeItem describes the item of the open list that matches pattern.
+  function probeItem(pattern) {
+    const re = new RegExp(pattern, "i");
+    const hits = [];
+    for (const p of openPopups()) {
+      for (const o of p.querySelectorAll(ITEM_SEL)) if (isVisible(o) && re.test(accName(o))) hits.push(o);
+    }
+    return hits.length ? { found: true, hook: hookOf(hits[0], "item"), count: hits.length, disabled: isDisabled(hits[0]) } : { found: false, count: 0 };
+  }
+
+  // probeInvite describes the Invite button, and with the invite dialog
+  // open its email field, role dropdown and send button (matching
+  // sendPattern), without touching them.
+  function probeInvite(sendPattern) {
+    const buttons = Array.from(document.querySelectorAll("button,[role=button],a")).filter((b) => isVisible(b) && !inOverlay(b) && isInviteLabel(accName(b)));
+    const out = { button: buttons.length ? { found: true, hook: hookOf(buttons[0], "button"), count: buttons.length } : { found: false, count: 0 } };
+    const ds = openDialogs();
+    if (!ds.length) return out;
+    const d = ds[ds.length - 1];
+    const f = dialogEmailField();
+    out.email = f.error ? { found: f.error.kind === "ambiguous", count: f.error.kind === "ambiguous" ? 2 : 0, message: f.error.message } : { found: true, hook: hookOf(f.el, "email field"), count: 1 };
+    const rc = roleControl(d);
+    out.role = rc ? { found: true, hook: hookOf(rc.el, "role"), count: roleControls(d), kind: rc.kind } : { found: false, count: 0 };
+    const re = new RegExp(sendPattern, "i");
+    const sends = Array.from(d.querySelectorAll("button,[role=button],input[type=submit],input[type=button]"))
+      .filter((b) => isVisible(b) && !/^(cancel|close|no|back|dismiss|×|x)$/i.test(accName(b)) && re.test(accName(b)));
+    out.send = sends.length ? { found: true, hook: hookOf(sends[0], "button"), count: sends.length } : { found: false, count: 0 };
+    return out;
+  }
+
   // ---------- login ----------
 
   function loginFields() {
@@ -1662,5 +1764,8 @@
     focusLoginField: focusLoginField,
     loginSubmit: loginSubmit,
     loginErrors: loginErrors,
+    probeRow: probeRow,
+    probeItem: probeItem,
+    probeInvite: probeInvite,
   };
 })();

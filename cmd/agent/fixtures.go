@@ -45,6 +45,7 @@ func (f *fixtureFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.faults.IgnoreMutations, "ignore-mutations", false, "fault: mutations answer 200 and change nothing")
 	fl.StringVar(&f.faults.InviteError, "invite-error", "", "fault: invitations fail with this message")
 	fl.StringVar(&f.faults.RemoveError, "remove-error", "", "fault: removals fail with this message, shown inside the dialog")
+	fl.BoolVar(&f.faults.BareRemove, "bare-remove", false, "fault: the rows' remove and revoke controls lose every hook (text, ARIA name, title, icon)")
 	fl.BoolVar(&f.faults.DialogNamesOther, "dialog-names-other", false, "fault: the remove dialog names another member")
 	fl.BoolVar(&f.faults.Chaos.Enabled, "chaos", false, "fault: re-render the rows and delay the API at random (seeded)")
 	fl.Int64Var(&f.faults.Chaos.Seed, "chaos-seed", 1, "the seed of --chaos")
