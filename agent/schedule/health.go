@@ -31,7 +31,16 @@ type Status struct {
 	Running bool `json:"running"`
 	// MissedRuns counts the runs skipped so far.
 	MissedRuns int `json:"missed_runs"`
+	// Drift names the controls of the Team page that the last probe found
+	// missing or ambiguous: the flows that need them would fail.
+	Drift []string `json:"drift,omitempty"`
+	// LastProbe is when the Team page's controls were last probed.
+	LastProbe time.Time `json:"last_probe,omitzero"`
 }
+
+// ReasonDrift is the reason of a status that is failing only because the
+// page drifted.
+const ReasonDrift = "page drift"
 
 // OK reports whether the status is healthy.
 func (s Status) OK() bool { return s.Status != StatusFailing }
@@ -44,11 +53,18 @@ func (r *Runner) Status() Status {
 	if s.Status == "" {
 		s.Status = StatusOK
 	}
+	s.LastProbe = r.drift.LastProbe()
+	if s.Drift = r.drift.Failing(); len(s.Drift) > 0 {
+		if s.Status == StatusOK {
+			s.Reason = ReasonDrift
+		}
+		s.Status = StatusFailing
+	}
 	return s
 }
 
 // Health returns the /healthz handler: 200 with the Status as JSON when
-// healthy, 503 when the last run failed.
+// healthy, 503 when the last run failed or the page drifted.
 func (r *Runner) Health() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		s := r.Status()

@@ -110,6 +110,11 @@ func WithRunOnStart(on bool) Option {
 	return func(r *Runner) { r.runOnStart = on }
 }
 
+// WithDrift makes the Runner's status report the page drift d holds.
+func WithDrift(d *Drift) Option {
+	return func(r *Runner) { r.drift = d }
+}
+
 // Runner runs a Job on a Schedule, one run at a time, and keeps the state
 // that /healthz reports.
 type Runner struct {
@@ -122,6 +127,7 @@ type Runner struct {
 	grace      time.Duration
 	timeout    time.Duration
 	runOnStart bool
+	drift      *Drift
 
 	started atomic.Bool
 	mu      sync.Mutex

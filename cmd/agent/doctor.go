@@ -118,7 +118,7 @@ signed out; 4 a control a flow needs is missing or ambiguous.`,
 				check("reachable", reachable(ctx, cfg.BaseURL, cfg.StepTimeout), cfg.BaseURL)
 			}
 			if cerr == nil && serr == nil && !offline {
-				probe, err := a.probe(ctx)
+				probe, err := a.probe(ctx, true)
 				switch {
 				case err != nil:
 					check("team page", err, "")
@@ -160,8 +160,9 @@ signed out; 4 a control a flow needs is missing or ambiguous.`,
 	return cmd
 }
 
-// probe opens the Team page and proves every control the flows need.
-func (a *app) probe(ctx context.Context) (*flows.Probe, error) {
+// probe opens the Team page and proves every control the flows need. With
+// keep, a page that drifted leaves its screenshot and HTML as artifacts.
+func (a *app) probe(ctx context.Context, keep bool) (*flows.Probe, error) {
 	s, err := a.openSession(ctx)
 	if err != nil {
 		return nil, err
@@ -171,7 +172,7 @@ func (a *app) probe(ctx context.Context) (*flows.Probe, error) {
 	if err != nil {
 		return nil, s.fail("doctor", err)
 	}
-	if len(p.Drift()) > 0 {
+	if keep && len(p.Drift()) > 0 {
 		paths, _ := s.b.SaveArtifacts("doctor")
 		a.noteArtifacts(paths)
 	}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // --tz works on hosts and images without a zoneinfo database
 
@@ -17,6 +19,9 @@ import (
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/schedule"
 	"github.com/clay-agent/clay-agent/agent/snapshot"
+	"github.com/clay-agent/clay-agent/agent/textsafe"
+	"github.com/clay-agent/clay-agent/agent/webhook"
+	"github.com/clay-agent/clay-agent/flows"
 )
 
 func init() { registerCommand((*app).serveCommand) }
@@ -36,6 +41,11 @@ type serveOptions struct {
 	runOnStart bool
 	grace      time.Duration
 	runTimeout time.Duration
+	// probe turns the probe of the Team page's controls on; probeEvery,
+	// when positive, runs it on its own interval instead of after each
+	// snapshot.
+	probe      bool
+	probeEvery time.Duration
 	snap       snapshotOptions
 
 	// sched is built by validate.
@@ -79,6 +89,12 @@ func (o *serveOptions) validate(a *app, cmd *cobra.Command) error {
 	if o.runTimeout < 0 {
 		return usageError("--run-timeout must not be negative, got %s", o.runTimeout)
 	}
+	if o.probeEvery < 0 {
+		return usageError("--probe-every must not be negative, got %s", o.probeEvery)
+	}
+	if o.probeEvery > 0 && !o.probe {
+		return usageError("--probe-every needs the probe: leave out --probe=false")
+	}
 	if err := o.snap.validate(a); err != nil {
 		return err
 	}
@@ -106,6 +122,14 @@ It serves, on --listen:
                 clay_agent_audit_head_info{head="<hash>"} and
                 clay_agent_audit_records.
 
+After each snapshot (or every --probe-every instead) it proves every control the
+flows need, as agent doctor does, without a destructive click. A control that
+goes missing or ambiguous is page drift: /healthz answers 503 with reason "page
+drift" and the controls under "drift", /metrics sets
+clay_agent_page_control_ok{control="remove"} (etc.) to 0, and the webhook gets
+one message when the drift begins and one when it ends, never every night in
+between. --probe=false turns the probe off.
+
 SIGINT or SIGTERM stops it: no new run starts, a running one gets
 --grace-period to finish and is cancelled after that. Snapshot files are
 written atomically, so an abandoned run leaves no file behind. It then exits
@@ -132,6 +156,8 @@ starts listening: a bad flag exits with 2, an expired session with 3.`,
 	f.BoolVar(&o.runOnStart, "run-on-start", false, "also take a snapshot right after starting")
 	f.DurationVar(&o.grace, "grace-period", schedule.DefaultGracePeriod, "on SIGTERM, how long a running snapshot may go on before it is cancelled")
 	f.DurationVar(&o.runTimeout, "run-timeout", defaultServeRunTimeout, "cancel a snapshot that takes longer than this (0: no limit)")
+	f.BoolVar(&o.probe, "probe", true, "after each snapshot, prove every control the flows need, as agent doctor does (--probe=false: no probe)")
+	f.DurationVar(&o.probeEvery, "probe-every", 0, "probe on this interval instead of after each snapshot, e.g. 1h")
 	o.snap.register(f)
 	return cmd
 }
@@ -167,10 +193,28 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return fmt.Errorf("serve: register process metrics: %w", err)
 	}
+	drift, err := schedule.NewDrift(metrics)
+	if err != nil {
+		return fmt.Errorf("serve: register probe metrics: %w", err)
+	}
+	// a probe and a snapshot never run at once: one browser at a time
+	var busy sync.Mutex
+	probe := func(ctx context.Context) {
+		busy.Lock()
+		defer busy.Unlock()
+		a.probeForServe(ctx, log, drift, o.snap.hook, cfg.Workspace)
+	}
 	job := func(ctx context.Context) (*snapshot.Result, error) {
-		return a.takeSnapshot(ctx, &o.snap)
+		busy.Lock()
+		res, err := a.takeSnapshot(ctx, &o.snap)
+		busy.Unlock()
+		if err == nil && o.probe && o.probeEvery == 0 {
+			probe(ctx)
+		}
+		return res, err
 	}
 	runner := schedule.NewRunner(o.sched, job,
+		schedule.WithDrift(drift),
 		schedule.WithLogger(log),
 		schedule.WithMetrics(metrics),
 		schedule.WithClassifier(snapshotFailureReason),
@@ -196,6 +240,20 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 	defer stopRunner()
 	runErr := make(chan error, 1)
 	go func() { runErr <- runner.Run(runCtx) }()
+	if o.probe && o.probeEvery > 0 {
+		go func() {
+			t := time.NewTicker(o.probeEvery)
+			defer t.Stop()
+			for {
+				probe(runCtx)
+				select {
+				case <-runCtx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
 
 	var serveErr error
 	select {
@@ -237,4 +295,81 @@ func checkWritableDir(dir string) error {
 		return usageError("--dir %s: %v", dir, err)
 	}
 	return nil
+}
+
+// driftPayload is the webhook message of a page drift that began or ended.
+type driftPayload struct {
+	Text      string     `json:"text"`
+	Workspace string     `json:"workspace"`
+	Drift     driftState `json:"drift"`
+}
+
+type driftState struct {
+	Began   []string          `json:"began"`
+	Ended   []string          `json:"ended"`
+	Failing []string          `json:"failing"`
+	Details map[string]string `json:"details"`
+}
+
+// probeForServe probes the Team page's controls, records the result in
+// drift and, when a drift began or ended, logs it and posts it to hook. A
+// probe that could not run (signed out, the browser gone) changes nothing:
+// the snapshot reports those.
+func (a *app) probeForServe(ctx context.Context, log *zap.Logger, drift *schedule.Drift, hook *webhook.Client, workspace string) {
+	p, err := a.probe(ctx, len(drift.Failing()) == 0)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("probing the Team page's controls failed", zap.Error(err))
+		}
+		return
+	}
+	controls := map[string]bool{}
+	details := map[string]string{}
+	for _, c := range p.Checks {
+		controls[string(c.Control)] = c.OK()
+		if !c.OK() {
+			details[string(c.Control)] = c.Detail
+		}
+	}
+	began, ended := drift.Observe(a.now(), controls, details)
+	if len(began) == 0 && len(ended) == 0 {
+		return
+	}
+	failing := drift.Failing()
+	var parts []string
+	if len(began) > 0 {
+		log.Error("page drift began: controls the flows need are missing or ambiguous", zap.Strings("controls", began))
+		parts = append(parts, "page drift began: "+strings.Join(labels(began), "; ")+" (run agent doctor: a flow that needs them would stop with exit 4)")
+	}
+	if len(ended) > 0 {
+		log.Info("page drift ended: controls found again", zap.Strings("controls", ended))
+		parts = append(parts, "page drift ended: "+strings.Join(labels(ended), "; ")+" found again")
+	}
+	if hook == nil {
+		return
+	}
+	msg := driftPayload{
+		Text:      "Clay workspace " + textsafe.Terminal(workspace) + ": " + strings.Join(parts, "; ") + ".",
+		Workspace: workspace,
+		Drift:     driftState{Began: orNone(began), Ended: orNone(ended), Failing: orNone(failing), Details: details},
+	}
+	if err := hook.Post(ctx, msg); err != nil {
+		log.Warn("posting the page drift to the webhook failed", zap.Error(err))
+	}
+}
+
+// labels names probe controls in words, with their short names.
+func labels(cs []string) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = flows.ProbeControl(c).Label() + " (" + c + ")"
+	}
+	return out
+}
+
+func orNone(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

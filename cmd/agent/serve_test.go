@@ -23,6 +23,7 @@ import (
 	"github.com/clay-agent/clay-agent/agent/snapshot"
 	"github.com/clay-agent/clay-agent/agent/webhook"
 	"github.com/clay-agent/clay-agent/fixtures"
+	"github.com/clay-agent/clay-agent/flows"
 )
 
 // lockedBuffer is a bytes.Buffer that a running command writes to while
@@ -429,4 +430,64 @@ func TestServePublishesTheAuditHead(t *testing.T) {
 	for _, secret := range secretWebhookParts {
 		assert.NotContains(t, r.stdout+r.stderr, secret)
 	}
+}
+
+// TestServeReportsPageDrift: serve probes the Team page's controls; when
+// the remove controls lose their hooks it says so on /healthz, /metrics
+// and the webhook, once when the drift begins and once when it ends,
+// never on every probe in between, and no probe sends a mutation.
+func TestServeReportsPageDrift(t *testing.T) {
+	e := startE2E(t, fixtures.WithRendition(fixtures.RenditionGrid))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
+	e.Server.SetFaults(fixtures.Faults{BareRemove: true})
+	var (
+		mu     sync.Mutex
+		drifts []map[string]any
+	)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		if d, ok := body["drift"].(map[string]any); ok {
+			mu.Lock()
+			drifts = append(drifts, d)
+			mu.Unlock()
+		}
+	}))
+	t.Cleanup(hook.Close)
+	posts := func() []map[string]any {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]map[string]any(nil), drifts...)
+	}
+
+	s := startServe(t, map[string]string{webhook.EnvURL: hook.URL},
+		e.serveArgs(filepath.Join(e.Dir, "snapshots"), "--snapshot-every", "1h", "--probe-every", "100ms")...)
+	code, st := s.waitHealth(t, 60*time.Second, func(_ int, st schedule.Status) bool { return len(st.Drift) > 0 })
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, schedule.ReasonDrift, st.Reason)
+	assert.Contains(t, st.Drift, string(flows.ProbeRemove))
+	first := st.LastProbe
+	// more probes while the drift lasts
+	s.waitHealth(t, 60*time.Second, func(_ int, st schedule.Status) bool { return st.LastProbe.After(first) && len(st.Drift) > 0 })
+
+	_, metrics := s.get(t, "/metrics")
+	assert.Contains(t, metrics, "\n"+schedule.MetricPageControl+`{control="remove"} 0`+"\n")
+	assert.Contains(t, metrics, "\n"+schedule.MetricPageControl+`{control="list"} 1`+"\n")
+
+	e.Server.SetFaults(fixtures.Faults{})
+	code, st = s.waitHealth(t, 60*time.Second, func(_ int, st schedule.Status) bool { return len(st.Drift) == 0 })
+	assert.Equal(t, http.StatusOK, code)
+	recovered := st.LastProbe
+	s.waitHealth(t, 60*time.Second, func(_ int, st schedule.Status) bool { return st.LastProbe.After(recovered) })
+	_, metrics = s.get(t, "/metrics")
+	assert.Contains(t, metrics, "\n"+schedule.MetricPageControl+`{control="remove"} 1`+"\n")
+
+	got := posts()
+	require.Len(t, got, 2, "one message when the drift began, one when it ended: %v", got)
+	assert.Contains(t, got[0]["began"], string(flows.ProbeRemove))
+	assert.Contains(t, got[1]["ended"], string(flows.ProbeRemove))
+	assert.Empty(t, e.Server.Mutations(), "a probe changes nothing")
+	r := s.stop(t, 60*time.Second)
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "page drift began")
 }
