@@ -977,7 +977,7 @@
         for (const d of s.invitations) invitesSeen.add(emailKey(d.email));
         // rows that could not be read are rows all the same, told apart by text
         for (const u of s.unreadable || []) {
-          const k = "\u0000unreadable\u0000" + u.text;
+          const k = "\u0000unreadable\u0000" + unreadableKey(u);
           if (u.kind === "member") { seen.add(k); allSeen.add(k); } else invitesSeen.add(k);
         }
         return visit(s);
@@ -1025,12 +1025,12 @@
     // scrolling is the same row
     const seen = new Map();
     for (const u of s.unreadable || []) {
-      const k = "unreadable\u0000" + u.kind + "\u0000" + u.text;
+      const k = "unreadable\u0000" + u.kind + "\u0000" + unreadableKey(u);
       seen.set(k, (seen.get(k) || []).concat([u]));
     }
     for (const [k, arr] of seen) {
       const prev = acc.get(k) || [];
-      for (let i = 0; i < arr.length; i++) if (i >= prev.length) prev.push(arr[i]);
+      for (let i = 0; i < arr.length; i++) prev[i] = arr[i];
       acc.set(k, prev);
     }
     for (const list of [s.members, s.invitations]) {
@@ -1049,6 +1049,16 @@
         acc.set(k, prev);
       }
     }
+  }
+
+  // unreadableKey tells unreadable rows apart across scroll steps and
+  // re-renders: by what in their text looks like an address, else by their
+  // text without the words that hold digits ("Active 33s ago" ticks).
+  function unreadableKey(u) {
+    const words = u.text.split(" ");
+    const at = words.filter((w) => w.indexOf("@") >= 0);
+    if (at.length) return at.join(" ");
+    return words.filter((w) => !/\d/.test(w)).join(" ");
   }
 
   function tally(acc) {

@@ -311,8 +311,8 @@ func TestSnapshotBadInputExitsBeforeTheBrowser(t *testing.T) {
 		code int
 		want []string
 	}{
-		{name: "no --dir", args: []string{"snapshot", "--chrome", noBrowser, "--workspace", "1234", "--session", valid}, code: 2, want: []string{"--dir is required"}},
-		{name: "empty --dir", args: args(valid, "--dir", " "), code: 2, want: []string{"--dir is required"}},
+		{name: "no --dir", args: []string{"snapshot", "--chrome", noBrowser, "--workspace", "1234", "--session", valid}, code: 2, want: []string{"--dir"}},
+		{name: "empty --dir", args: args(valid, "--dir", " "), code: 2, want: []string{"--dir"}},
 		{name: "unknown output format", args: args(valid, "-o", "csv"), code: 2, want: []string{`unknown output format "csv"`, "text, json"}},
 		{name: "negative --keep", args: args(valid, "--keep", "-1"), code: 2, want: []string{"--keep must be 0"}},
 		{name: "--keep not a number", args: args(valid, "--keep", "all"), code: 2, want: []string{"--keep"}},
