@@ -161,6 +161,10 @@ type Record struct {
 	Detail string `json:"detail"`
 	// Evidence lists files kept as proof: screenshots, page captures.
 	Evidence []string `json:"evidence"`
+	// Plan is the digest of the plan a run applies (agent apply), and
+	// ApprovedBy who approved it; both empty for other runs.
+	Plan       string `json:"plan,omitempty"`
+	ApprovedBy string `json:"approved_by,omitempty"`
 	// Prev is the hex SHA-256 of the previous line, or Genesis.
 	Prev string `json:"prev"`
 	// MAC is the hex HMAC-SHA256 of the record's canonical bytes under the
@@ -216,6 +220,8 @@ type options struct {
 	key       []byte
 	// beforeAppend, when set, may refuse a record before it is written.
 	beforeAppend func(Record) error
+	// plan and approvedBy go on every record (see WithPlan).
+	plan, approvedBy string
 }
 
 // WithActor sets the actor recorded on records that have none. The
@@ -399,6 +405,9 @@ func (l *Log) Append(r Record) (Record, error) {
 	}
 	if r.Workspace == "" {
 		r.Workspace = l.opts.workspace
+	}
+	if r.Plan == "" {
+		r.Plan, r.ApprovedBy = l.opts.plan, l.opts.approvedBy
 	}
 	if r.Evidence == nil {
 		r.Evidence = []string{}

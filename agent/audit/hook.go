@@ -7,3 +7,10 @@ package audit
 func WithBeforeAppend(f func(Record) error) Option {
 	return func(o *options) { o.beforeAppend = f }
 }
+
+// WithPlan puts the digest of the plan being applied, and who approved it
+// (empty when nobody did), on every record written that carries no plan
+// of its own.
+func WithPlan(digest, approvedBy string) Option {
+	return func(o *options) { o.plan, o.approvedBy = digest, approvedBy }
+}
