@@ -78,7 +78,14 @@ func TestRecordReplaysEveryRendition(t *testing.T) {
 	const members = 60 // more rows than any rendition shows at once
 	for _, rendition := range fixtures.Renditions() {
 		t.Run(rendition, func(t *testing.T) {
-			live := startE2E(t, fixtures.WithRendition(rendition), fixtures.WithWorkspace(liveWorkspace), fixtures.WithMembers(members))
+			opts := []fixtures.Option{fixtures.WithRendition(rendition), fixtures.WithWorkspace(liveWorkspace), fixtures.WithMembers(members)}
+			// the table keeps its code inline; the others load it as
+			// files, as a bundled app does
+			external := rendition != fixtures.RenditionTable
+			if external {
+				opts = append(opts, fixtures.WithExternalAssets())
+			}
+			live := startE2E(t, opts...)
 			want := listJSON(t, live)
 			require.Len(t, want.Members, members)
 			out, r := recordFixture(t, live)
@@ -117,6 +124,18 @@ func TestRecordReplaysEveryRendition(t *testing.T) {
 			rec, err := fixtures.OpenRecording(out)
 			require.NoError(t, err)
 			assert.True(t, rec.HasDocument())
+			kinds := map[fixtures.RecordedKind]int{}
+			for _, resp := range rec.Manifest.Responses {
+				kinds[resp.Kind]++
+			}
+			assert.Equal(t, 1, kinds[fixtures.RecordedDocument])
+			if external {
+				assert.Equal(t, 1, kinds[fixtures.RecordedScript], "the page's script")
+				assert.Equal(t, 1, kinds[fixtures.RecordedStyle], "the page's style sheet")
+			}
+			doc, err := os.ReadFile(filepath.Join(out, "document.html"))
+			require.NoError(t, err)
+			assert.Contains(t, string(doc), "<script", "the document keeps its code")
 			assert.Equal(t, fixtures.DefaultWorkspace, rec.Workspace())
 			assert.Equal(t, members, rec.Manifest.Members)
 
