@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -202,6 +204,59 @@ func TestReplayReplaysRemovalsOfRecordedRows(t *testing.T) {
 	for _, mem := range after.Members {
 		assert.NotEqual(t, target.Email, mem.Email)
 	}
+}
+
+// TestFixturesServeRecordingPrintsHowToUseIt: the replay prints the
+// workspace id, the base URL and a session file next to the command to
+// run, and that very command reads the recording.
+func TestFixturesServeRecordingPrintsHowToUseIt(t *testing.T) {
+	live := startE2E(t, fixtures.WithRendition(fixtures.RenditionGrid), fixtures.WithWorkspace(liveWorkspace), fixtures.WithMembers(30))
+	out, _ := recordFixture(t, live)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		a := newApp(strings.NewReader(""), &stdout, &stderr)
+		err := a.execute(ctx, []string{"fixtures", "serve", "--recording", out, "--addr", "127.0.0.1:0"})
+		done <- exitCode(err)
+	}()
+	var run string
+	require.Eventually(t, func() bool {
+		for _, line := range strings.Split(stdout.String(), "\n") {
+			if cmd, ok := strings.CutPrefix(strings.TrimSpace(line), "run:"); ok {
+				run = strings.TrimSpace(cmd)
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond, "no command to run: %s %s", stdout.String(), stderr.String())
+	printed := stdout.String()
+	assert.Contains(t, printed, "workspace: "+fixtures.DefaultWorkspace)
+	assert.Contains(t, printed, "sign in:   "+fixtures.DefaultEmail+" / "+fixtures.DefaultPassword)
+	assert.Contains(t, printed, "a recording is read-only")
+	assert.NotContains(t, printed, liveWorkspace)
+
+	args := strings.Fields(run)
+	require.Equal(t, "agent", args[0], run)
+	assert.Contains(t, run, "--workspace "+fixtures.DefaultWorkspace+" --session ")
+	session := args[len(args)-1]
+	assert.FileExists(t, session)
+	r := runCLI(t, "", append(args[1:], "-o", "json", "--chrome", live.chrome, "--artifacts-dir", t.TempDir())...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var got rosterJSON
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	assert.Len(t, got.Members, 30)
+
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, exitOK, code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("fixtures serve did not stop")
+	}
+	assert.NoFileExists(t, session, "the session file goes with the server")
 }
 
 // withoutTime returns got with its capture time set to at.
