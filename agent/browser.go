@@ -44,6 +44,8 @@ type Browser struct {
 	closed    chan struct{}
 
 	initScripts map[string]bool // names of the scripts added to every new document
+
+	readOnly readOnlyWatch
 }
 
 // maxConsole bounds the console lines kept for failure artifacts.
@@ -148,6 +150,7 @@ func Open(ctx context.Context, cfg Config) (*Browser, error) {
 		return nil, fmt.Errorf("%w: the browser did not start within %s", ErrStepTimeout, limit)
 	}
 	b.watchConsole()
+	b.watchReadOnly()
 	go func() {
 		<-tabCtx.Done()
 		close(b.closed)

@@ -3,56 +3,99 @@ package agent
 import (
 	"context"
 	"encoding/base64"
-	"strings"
+	"errors"
 	"sync"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
+// ResourceType is what the browser loaded a response as.
+type ResourceType string
+
+// The resource types a capture tells apart.
+const (
+	// ResourceDocument is a page's HTML document, as the server sent it.
+	ResourceDocument ResourceType = ResourceType(network.ResourceTypeDocument)
+	// ResourceScript is a script the page loaded.
+	ResourceScript ResourceType = ResourceType(network.ResourceTypeScript)
+	// ResourceStylesheet is a style sheet the page loaded.
+	ResourceStylesheet ResourceType = ResourceType(network.ResourceTypeStylesheet)
+	// ResourceFetch is a request the page's script made with fetch.
+	ResourceFetch ResourceType = ResourceType(network.ResourceTypeFetch)
+	// ResourceXHR is a request the page's script made with XMLHttpRequest.
+	ResourceXHR ResourceType = ResourceType(network.ResourceTypeXHR)
+)
+
 // Response is one HTTP response the page received, with its body.
 type Response struct {
+	// Method is the request's method ("GET" when the browser did not say).
+	Method string
+	// URL is the response's URL, query included.
 	URL      string
 	Status   int64
 	MIMEType string
-	Body     []byte
+	// Type is what the browser loaded the response as.
+	Type ResourceType
+	Body []byte
 }
 
-// Capture collects the responses whose URL matches a filter while the page
+// Capture collects the responses that match a filter while the page
 // loads, for `agent record`.
 type Capture struct {
-	b     *Browser
-	stop  context.CancelFunc
-	done  chan struct{}
-	mu    sync.Mutex
-	order []network.RequestID
-	seen  map[network.RequestID]*network.Response
+	b       *Browser
+	stop    context.CancelFunc
+	match   func(Response) bool
+	mu      sync.Mutex
+	order   []network.RequestID
+	methods map[network.RequestID]string
+	seen    map[network.RequestID]Response
 }
 
-// CaptureResponses starts collecting the responses whose URL satisfies
-// match. Call it before the navigation whose responses you want.
-func (b *Browser) CaptureResponses(match func(url, mimeType string) bool) *Capture {
+// CaptureResponses starts collecting the responses for which match returns
+// true; match sees every field but the body. Call it before the navigation
+// whose responses you want.
+func (b *Browser) CaptureResponses(match func(Response) bool) *Capture {
 	ctx, cancel := context.WithCancel(b.ctx)
-	c := &Capture{b: b, stop: cancel, done: make(chan struct{}), seen: map[network.RequestID]*network.Response{}}
-	events := chromedp.Events(ctx, network.ResponseReceived)
-	go func() {
-		defer close(c.done)
-		for ev, err := range events {
-			if err != nil {
-				return
+	c := &Capture{b: b, stop: cancel, match: match, methods: map[network.RequestID]string{}, seen: map[network.RequestID]Response{}}
+	// Listen sees a request before its response, in the order the browser
+	// sent them
+	err := chromedp.Listen(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			if e.Request != nil {
+				c.mu.Lock()
+				c.methods[e.RequestID] = e.Request.Method
+				c.mu.Unlock()
 			}
-			if ev.Response == nil || !match(ev.Response.URL, ev.Response.MimeType) {
-				continue
-			}
-			c.mu.Lock()
-			if _, ok := c.seen[ev.RequestID]; !ok {
-				c.order = append(c.order, ev.RequestID)
-			}
-			c.seen[ev.RequestID] = ev.Response
-			c.mu.Unlock()
+		case *network.EventResponseReceived:
+			c.received(e)
 		}
-	}()
+	})
+	if err != nil {
+		b.log.Warn("capturing responses: " + err.Error())
+	}
 	return c
+}
+
+func (c *Capture) received(e *network.EventResponseReceived) {
+	if e.Response == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	method := c.methods[e.RequestID]
+	if method == "" {
+		method = "GET"
+	}
+	r := Response{Method: method, URL: e.Response.URL, Status: e.Response.Status, MIMEType: e.Response.MimeType, Type: ResourceType(e.Type)}
+	if !c.match(r) {
+		return
+	}
+	if _, ok := c.seen[e.RequestID]; !ok {
+		c.order = append(c.order, e.RequestID)
+	}
+	c.seen[e.RequestID] = r
 }
 
 // Finish stops collecting and fetches the bodies of what was collected, in
@@ -60,14 +103,16 @@ func (b *Browser) CaptureResponses(match func(url, mimeType string) bool) *Captu
 // left empty.
 func (c *Capture) Finish(ctx context.Context) ([]Response, error) {
 	c.stop()
-	<-c.done
 	c.mu.Lock()
 	ids := append([]network.RequestID(nil), c.order...)
+	seen := make(map[network.RequestID]Response, len(c.seen))
+	for k, v := range c.seen {
+		seen[k] = v
+	}
 	c.mu.Unlock()
 	out := make([]Response, 0, len(ids))
 	for _, id := range ids {
-		resp := c.seen[id]
-		r := Response{URL: resp.URL, Status: resp.Status, MIMEType: resp.MimeType}
+		r := seen[id]
 		err := c.b.step(ctx, "reading a response body", 0, func(ctx context.Context) error {
 			res, err := chromedp.Call(ctx, network.GetResponseBody, network.GetResponseBodyParams{RequestID: id})
 			if err != nil {
@@ -81,7 +126,7 @@ func (c *Capture) Finish(ctx context.Context) ([]Response, error) {
 			}
 			return nil
 		})
-		if err != nil && (ctx.Err() != nil || strings.Contains(err.Error(), "browser")) {
+		if err != nil && (ctx.Err() != nil || errors.Is(err, ErrBrowserGone)) {
 			return out, err
 		}
 		out = append(out, r)

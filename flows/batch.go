@@ -102,6 +102,18 @@ func appendDetail(d, more string) string {
 	return d + "; " + more
 }
 
+// readOnly returns err wrapping agent.ErrReadOnly and agent.ErrUsage when
+// the browser has seen more read-only refusals than before (the server, a
+// replayed recording, refused the change): the error the page showed is
+// that refusal, and no retry can help.
+func (t *Team) readOnly(err error, before int) error {
+	n, last := t.b.ReadOnlyRefusals()
+	if n <= before {
+		return err
+	}
+	return fmt.Errorf("%w: %w: the server refused %s and changed nothing: %w", agent.ErrUsage, agent.ErrReadOnly, last, err)
+}
+
 // withRetry runs attempt until it succeeds, fails for good, or the retry
 // budget is spent. Only errors wrapping agent.ErrTransient are retried, and
 // before each retry the Team page is loaded again so that the next attempt
@@ -126,9 +138,13 @@ func (t *Team) withRetry(ctx context.Context, b Batch, what string, attempt func
 				return retry.RetryableError(fmt.Errorf("%w: %w", agent.ErrTransient, err))
 			}
 		}
+		refusals, _ := t.b.ReadOnlyRefusals()
 		err := attempt(ctx, n)
+		if err != nil {
+			err = t.readOnly(err, refusals)
+		}
 		last = err
-		if err != nil && errors.Is(err, agent.ErrTransient) && !fatal(err) {
+		if err != nil && errors.Is(err, agent.ErrTransient) && !fatal(err) && !errors.Is(err, agent.ErrReadOnly) {
 			return retry.RetryableError(err)
 		}
 		return err

@@ -1,13 +1,17 @@
-// Package recording turns what the agent saw of the live Team page (its
-// DOM and the /v3 JSON it loaded) into a recording that is safe to share
-// and to commit as a fixture: emails, names, ids, cookies and tokens are
-// replaced, consistently across the DOM and the JSON, and scripts are
-// dropped so that the page replays as the markup it was.
+// Package recording turns what the agent saw of the live Team page (the
+// document as served, its scripts and styles, its rendered DOM and the /v3
+// JSON it loaded) into a recording that is safe to share and to commit as
+// a fixture: emails, names, ids, cookies and tokens are replaced,
+// consistently across every file, and a final scan (Leaks) finds anything
+// still shaped like personal data. Scripts are code: they are redacted as
+// text and kept, so that the page's own code runs when the recording is
+// replayed; the rendered DOM (HTML) drops them.
 package recording
 
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -27,6 +31,9 @@ var (
 	// avatar's initials
 	initialsRE = regexp.MustCompile(`>(\s*)([\p{Lu}\p{Lo}]{1,3})(\s*)<`)
 	wordRE     = regexp.MustCompile(`[\p{L}\p{N}]+`)
+	// tokenRE is a whole token as tokenIndexes sees one: a run of letters
+	// and digits
+	tokenRE = regexp.MustCompile(`[\p{L}\p{N}]+`)
 )
 
 // Redactor replaces personal data and secrets with stable stand-ins: the
@@ -177,12 +184,25 @@ func isDigits(s string) bool {
 
 // Text redacts emails (in every form an address may take), known names,
 // the workspace id, known ids and UUIDs in free text.
-func (r *Redactor) Text(s string) string {
+func (r *Redactor) Text(s string) string { return r.text(s, false) }
+
+// text is Text; in code, the part of an address's local part up to its
+// last ' or ` is kept: there it is far more likely the quote that opens a
+// string ('name@corp.com') or the code before it (x='name@corp.com') than
+// part of the address, and the rest is replaced all the same.
+func (r *Redactor) text(s string, code bool) string {
 	s = anyEmailRE.ReplaceAllStringFunc(s, func(m string) string {
 		if isStandIn(m) || assetTLD.MatchString(m) {
 			return m
 		}
-		return r.email(m)
+		keep := ""
+		if code && !strings.HasPrefix(m, `"`) {
+			local := m[:strings.LastIndexByte(m, '@')]
+			if i := strings.LastIndexAny(local, "'`"); i >= 0 {
+				keep, m = m[:i+1], m[i+1:]
+			}
+		}
+		return keep + r.email(m)
 	})
 	// longest names first, so "Ana López" goes before "Ana"
 	names := make([]string, 0, len(r.names))
@@ -201,13 +221,18 @@ func (r *Redactor) Text(s string) string {
 	}
 	if r.Workspace != "" {
 		s = strings.ReplaceAll(s, "/workspaces/"+r.Workspace, "/workspaces/"+r.WorkspaceStandIn)
-		s = replaceToken(s, r.Workspace, r.WorkspaceStandIn)
 	}
-	for id, to := range r.ids {
-		if len(id) >= minIDLen {
-			s = replaceToken(s, id, to)
+	// the workspace id and the ids in one pass, so that a stand-in that
+	// happens to equal another id is never replaced again
+	s = tokenRE.ReplaceAllStringFunc(s, func(tok string) string {
+		if r.Workspace != "" && tok == r.Workspace {
+			return r.WorkspaceStandIn
 		}
-	}
+		if to, ok := r.ids[tok]; ok && len(tok) >= minIDLen {
+			return to
+		}
+		return tok
+	})
 	return uuidRE.ReplaceAllStringFunc(s, func(m string) string {
 		if standInUUIDRE.MatchString(m) {
 			return m
@@ -226,24 +251,64 @@ func isStandIn(v string) bool {
 	return i > 0 && standInEmailRE.MatchString(v[i:]) && !strings.ContainsAny(v[:i], `"&`)
 }
 
-// replaceToken replaces every whole-token occurrence of v in s with to.
-func replaceToken(s, v, to string) string {
-	at := tokenIndexes(s, v)
-	if len(at) == 0 {
-		return s
-	}
-	var b strings.Builder
-	last := 0
-	for _, i := range at {
-		b.WriteString(s[last:i])
-		b.WriteString(to)
-		last = i + len(v)
-	}
-	b.WriteString(s[last:])
-	return b.String()
-}
+// htmlEscape escapes s as HTML text.
 func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s)
+}
+
+// Document redacts an HTML document as the server sent it, scripts
+// included: hidden inputs and token meta tags are emptied, avatar initials
+// replaced, and everything else, the scripts' code too, redacted as by
+// Script. Unlike HTML it drops nothing, so that the page's own code still
+// runs when the document is replayed.
+func (r *Redactor) Document(html string) string {
+	r.counts["scripts"] += len(scriptRE.FindAllStringIndex(html, -1))
+	html = hiddenRE.ReplaceAllString(html, `$1""`)
+	html = metaRE.ReplaceAllString(html, `$1""`)
+	html = r.initials(html)
+	return r.text(html, true)
+}
+
+// Script redacts a script or a style sheet: code is kept, and personal
+// data inside it is redacted as by Text, except that a quote that opens a
+// string before an address is kept with the code before it.
+func (r *Redactor) Script(src string) string { return r.text(src, true) }
+
+// Query redacts a URL's query string (without the "?"): the values of
+// keys that look like secrets become REDACTED, numeric ids and names get
+// their stand-ins (as in JSON), and everything else is redacted as by
+// Text. The parameters keep their order.
+func (r *Redactor) Query(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	parts := strings.Split(raw, "&")
+	for i, p := range parts {
+		k, v, hasValue := strings.Cut(p, "=")
+		key, kerr := url.QueryUnescape(k)
+		val, verr := url.QueryUnescape(v)
+		if kerr != nil || verr != nil {
+			parts[i] = r.Text(p)
+			continue
+		}
+		key = r.Text(key)
+		switch {
+		case !hasValue:
+			parts[i] = url.QueryEscape(key)
+			continue
+		case secretRE.MatchString(key) && val != "":
+			r.counts["secrets"]++
+			val = "REDACTED"
+		case nameKeys[strings.ToLower(key)] && val != "" && !emailRE.MatchString(val):
+			val = r.name(val)
+		case idRE.MatchString(key) && isDigits(val):
+			val = r.id(val)
+		default:
+			val = r.Text(val)
+		}
+		parts[i] = url.QueryEscape(key) + "=" + url.QueryEscape(val)
+	}
+	return strings.Join(parts, "&")
 }
 
 // HTML redacts a DOM snapshot: scripts are dropped, hidden inputs and token

@@ -116,3 +116,52 @@ func TestLeaksFindsWhatRedactionMissed(t *testing.T) {
 	}
 	assert.Empty(t, r.Leaks(map[string][]byte{"page.html": []byte(`<div>Person 001</div><div>user001@example.test</div><div>Team members 3</div>`)}))
 }
+
+// A document keeps its scripts, redacted as text, so that the page's own
+// code still runs when it is replayed.
+func TestDocumentKeepsItsCodeRedacted(t *testing.T) {
+	r := New("98765")
+	r.LearnJSON([]byte(`{"users":[{"id":40417,"name":"Bo Two","email":"bo@corp.com"}]}`))
+	doc := `<html><head><meta name="csrf-token" content="t0k3n">` +
+		`<script>window.boot = {"workspace":"98765","me":"bo@corp.com","teamPath":"/workspaces/98765/settings/team"};</script>` +
+		`<script>var f = h('input', {placeholder: 'name@company.com'}); var x='bo@corp.com'; var who = "Bo Two"; var n = 40417;</script>` +
+		`</head><body><input type="hidden" name="k" value="secret-csrf"></body></html>`
+	out := r.Document(doc)
+	for _, leaked := range []string{"98765", "bo@corp.com", "Bo Two", "40417", "t0k3n", "secret-csrf", "company.com"} {
+		assert.NotContains(t, out, leaked)
+	}
+	assert.Equal(t, 2, strings.Count(out, "<script>"), "scripts are kept")
+	assert.Contains(t, out, `"/workspaces/1234/settings/team"`)
+	assert.Contains(t, out, `placeholder: 'user`, "the quote that opens a string stays")
+	assert.Contains(t, out, `var x='user001@example.test'`, "so does the code before it")
+	assert.Contains(t, out, `var who = "Person 001"`)
+	assert.Contains(t, out, `var n = 1001;`)
+	assert.Empty(t, r.Leaks(map[string][]byte{"document.html": []byte(out)}))
+	assert.Equal(t, 2, r.Counts()["scripts"])
+
+	assert.Equal(t, `a{background:url(x@2x.png)} b{content:'user001@example.test'}`, r.Script(`a{background:url(x@2x.png)} b{content:'bo@corp.com'}`))
+}
+
+func TestRedactsQueries(t *testing.T) {
+	r := New("98765")
+	r.LearnJSON([]byte(`{"users":[{"id":40417,"name":"Bo Two","email":"bo@corp.com"}]}`))
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"offset=25&limit=25", "offset=25&limit=25"},
+		{"limit=25&offset=25", "limit=25&offset=25"},
+		{"workspace=98765&q=bo%40corp.com", "workspace=1234&q=user001%40example.test"},
+		{"user_id=40417&name=Bo+Two", "user_id=1001&name=Person+001"},
+		{"token=abc&session=def&flag", "token=REDACTED&session=REDACTED&flag"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			assert.Equal(t, tc.want, r.Query(tc.in))
+		})
+	}
+}
+
+// An id whose stand-in is another id is replaced once, never twice.
+func TestIDsAreReplacedInOnePass(t *testing.T) {
+	r := New("")
+	r.LearnJSON([]byte(`{"users":[{"id":1002},{"id":1001}]}`))
+	assert.Equal(t, "/users/1001 /users/1002", r.Text("/users/1002 /users/1001"))
+}

@@ -1,15 +1,20 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/fsutil"
 	"github.com/clay-agent/clay-agent/fixtures"
 )
 
@@ -49,7 +54,7 @@ func (f *fixtureFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.faults.DialogNamesOther, "dialog-names-other", false, "fault: the remove dialog names another member")
 	fl.BoolVar(&f.faults.Chaos.Enabled, "chaos", false, "fault: re-render the rows and delay the API at random (seeded)")
 	fl.Int64Var(&f.faults.Chaos.Seed, "chaos-seed", 1, "the seed of --chaos")
-	fl.StringVar(&f.recording, "recording", "", "serve the Team page recorded by `agent record` in this directory")
+	fl.StringVar(&f.recording, "recording", "", "replay the Team page recorded by `agent record` in this directory (its own code, its recorded /v3 JSON)")
 	fl.StringVar(&f.email, "login-email", fixtures.DefaultEmail, "the email the login page accepts")
 	fl.StringVar(&f.pwd, "login-password", fixtures.DefaultPassword, "the password the login page accepts")
 }
@@ -64,7 +69,9 @@ func (f *fixtureFlags) validate() error {
 	return nil
 }
 
-func (f *fixtureFlags) server() (*fixtures.Server, error) {
+// server builds the fixture server, and with --recording, the recording it
+// replays.
+func (f *fixtureFlags) server() (*fixtures.Server, *fixtures.Recording, error) {
 	opts := []fixtures.Option{
 		fixtures.WithRendition(f.rendition),
 		fixtures.WithMembers(f.members),
@@ -74,16 +81,66 @@ func (f *fixtureFlags) server() (*fixtures.Server, error) {
 		fixtures.WithLatency(f.latency),
 		fixtures.WithCredentials(f.email, f.pwd),
 	}
+	var rec *fixtures.Recording
 	if f.recording != "" {
-		page, err := fixtures.LoadRecording(f.recording)
-		if err != nil {
-			return nil, usageError("--recording: %v", err)
+		var err error
+		if rec, err = fixtures.OpenRecording(f.recording); err != nil {
+			return nil, nil, usageError("--recording %s: %v", f.recording, err)
 		}
-		opts = append(opts, fixtures.WithRecordedPage(page))
+		opts = append(opts, fixtures.WithRecording(rec))
 	}
 	s := fixtures.New(opts...)
 	s.SetFaults(f.faults)
-	return s, nil
+	return s, rec, nil
+}
+
+// replaySession writes a storage state with a fresh session of srv for
+// host into a new directory, and returns the file's path and a function
+// that removes the directory.
+func replaySession(srv *fixtures.Server, host string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "clay-replay-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	c := srv.NewSession()
+	st := agent.StorageState{
+		Cookies: []agent.Cookie{{
+			Name: c.Name, Value: c.Value, Domain: host, Path: "/",
+			Expires: float64(c.Expires.Unix()), HTTPOnly: true, SameSite: "Lax",
+		}},
+		Origins: []agent.Origin{},
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	path := filepath.Join(dir, "session.json")
+	if err := fsutil.CreateFileAtomic(path, data, 0o600); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return path, cleanup, nil
+}
+
+// printReplayStart tells how to use a replay: what it serves, and next to
+// the command to run, the workspace id, the base URL and the sign-in.
+func (a *app) printReplayStart(srv *fixtures.Server, rec *fixtures.Recording, dir, base, sessionFile string) {
+	m := rec.Manifest
+	email, pwd := srv.Credentials()
+	target := replayTarget(base, srv.Workspace(), rec.PagePath())
+	fmt.Fprintf(a.stdout, "replaying the recording %s (%d members, %d invitations, recorded %s) on %s\n", dir, m.Members, m.Invitations, m.RecordedAt, base)
+	fmt.Fprintf(a.stdout, "  workspace: %s (the recording's; the real id was rewritten)\n", srv.Workspace())
+	fmt.Fprintf(a.stdout, "  team page: %s%s\n", base, rec.PagePath())
+	if !rec.HasDocument() {
+		fmt.Fprintf(a.stdout, "  the recording holds no document: the page is its rendered DOM, without its code\n")
+	}
+	fmt.Fprintf(a.stdout, "  session:   %s (valid while this server runs)\n", sessionFile)
+	fmt.Fprintf(a.stdout, "  sign in:   %s / %s\n", email, pwd)
+	fmt.Fprintf(a.stdout, "  run:       agent list %s --session %s\n", target, sessionFile)
+	fmt.Fprintf(a.stdout, "  changes:   a recording is read-only: removing or editing a row the recording holds is replayed;\n")
+	fmt.Fprintf(a.stdout, "             any other change is refused (405), and the agent exits 2\n")
 }
 
 func (a *app) fixturesCommand() *cobra.Command {
@@ -103,7 +160,7 @@ func (a *app) fixturesCommand() *cobra.Command {
 			return ff.validate()
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			srv, err := ff.server()
+			srv, rec, err := ff.server()
 			if err != nil {
 				return err
 			}
@@ -111,11 +168,22 @@ func (a *app) fixturesCommand() *cobra.Command {
 			if err != nil {
 				return usageError("--addr %s: %v", addr, err)
 			}
+			defer ln.Close()
 			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 			base := "http://" + ln.Addr().String()
-			email, pwd := srv.Credentials()
-			fmt.Fprintf(a.stdout, "fixture server (%s rendition, workspace %s) on %s\n", srv.Rendition(), srv.Workspace(), base)
-			fmt.Fprintf(a.stdout, "  team page: %s%s\n  sign in:   %s / %s\n", base, srv.TeamPath(), email, pwd)
+			if rec != nil {
+				host, _, _ := net.SplitHostPort(ln.Addr().String())
+				sessionFile, cleanup, err := replaySession(srv, host)
+				if err != nil {
+					return fmt.Errorf("writing the replay's session file: %w", err)
+				}
+				defer cleanup()
+				a.printReplayStart(srv, rec, ff.recording, base, sessionFile)
+			} else {
+				email, pwd := srv.Credentials()
+				fmt.Fprintf(a.stdout, "fixture server (%s rendition, workspace %s) on %s\n", srv.Rendition(), srv.Workspace(), base)
+				fmt.Fprintf(a.stdout, "  team page: %s%s\n  sign in:   %s / %s\n", base, srv.TeamPath(), email, pwd)
+			}
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()
 			select {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,25 +15,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/fsutil"
 	"github.com/clay-agent/clay-agent/agent/recording"
 	"github.com/clay-agent/clay-agent/fixtures"
 )
 
 func init() { registerCommand((*app).recordCommand) }
-
-// recordManifest describes a recording.
-type recordManifest struct {
-	RecordedAt  string           `json:"recorded_at"`
-	Page        string           `json:"page"`
-	Members     int              `json:"members"`
-	Invitations int              `json:"invitations"`
-	Roles       map[string]int   `json:"roles"`
-	Responses   []recordResponse `json:"responses"`
-	Redacted    map[string]int   `json:"redacted"`
-	// Unreadable counts the rows with controls and no readable email.
-	Unreadable int `json:"unreadable"`
-}
 
 // errLeak means a redacted recording still holds something that looks
 // like personal data, so it was not written.
@@ -53,28 +42,28 @@ func leakError(leaks []recording.Leak) error {
 	return fmt.Errorf("%w; nothing was written: %s", errLeak, strings.Join(where, "; "))
 }
 
-type recordResponse struct {
-	File   string `json:"file"`
-	Path   string `json:"path"`
-	Status int64  `json:"status"`
-}
-
 var unsafeFile = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 func (a *app) recordCommand() *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
 		Use:   "record",
-		Short: "Record the live Team page (DOM and /v3 JSON), redacted, as a fixture",
+		Short: "Record the live Team page (its document, scripts, styles and /v3 JSON), redacted, as a fixture",
 		Long: `record opens the Team page with the session, reads it as list does (following
-pagination and scrolling), and stores its DOM and the /v3 JSON it loaded in --out,
-with emails, names, ids, cookies and tokens replaced and scripts dropped. Rows
-whose email the agent cannot read are redacted by their text. Before anything is
-written, a final scan looks through every file and file name for anything still
-shaped like an address, a UUID, the workspace id, an id or a name it learned; if
-it finds one, record writes nothing and exits 1, naming only the kind and place.
-Use it to confirm the Team page's path and markup against shared/clay-team-page.md, and
-replay it with: agent fixtures serve --recording DIR.`,
+pagination and scrolling), and stores in --out what the page loaded: the document
+as the server sent it, the same-origin scripts and style sheets it loaded, and the
+/v3 JSON its code fetched, each with the query it was fetched with; and, for
+reference, the rendered DOM with its scripts dropped (page.html). Emails, names,
+initials, ids, cookies and tokens are replaced, in scripts too, and the workspace
+id is rewritten in every file, path and file name. Rows whose email the agent
+cannot read are redacted by their text. Before anything is written, a final scan
+looks through every file and file name for anything still shaped like an address,
+a UUID, the workspace id, an id or a name it learned; if it finds one, record
+writes nothing and exits 1, naming only the kind and place.
+Use it to confirm the Team page's path and markup against shared/clay-team-page.md,
+and replay it with: agent fixtures serve --recording DIR, which runs the page's
+own code against the recorded responses. record prints the workspace id and the
+sign-in to use with the replay.`,
 		Example: `  agent record --out recordings/$(date +%F)`,
 		Args:    noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
@@ -97,8 +86,12 @@ replay it with: agent fixtures serve --recording DIR.`,
 				return err
 			}
 			defer s.close()
-			capture := s.b.CaptureResponses(func(u, mime string) bool {
-				return strings.Contains(u, "/v3/") || strings.Contains(mime, "json")
+			team, err := url.Parse(s.team.URL())
+			if err != nil {
+				return usageError("the Team page's URL %s: %v", s.team.URL(), err)
+			}
+			capture := s.b.CaptureResponses(func(r agent.Response) bool {
+				return r.Method == http.MethodGet && recordedKind(team, r) != ""
 			})
 			r, err := s.team.List(ctx, s.cfg.Workspace)
 			if err != nil {
@@ -112,11 +105,17 @@ replay it with: agent fixtures serve --recording DIR.`,
 			if err != nil {
 				return s.fail("record", err)
 			}
+			responses = latestResponses(team, responses)
 			red := recording.New(s.cfg.Workspace)
 			for _, resp := range responses {
-				red.LearnJSON(resp.Body)
+				if recordedKind(team, resp) == fixtures.RecordedAPI {
+					red.LearnJSON(resp.Body)
+				}
 			}
-			m := recordManifest{RecordedAt: a.now().UTC().Format("2006-01-02T15:04:05Z"), Members: len(r.Members), Invitations: len(r.Invitations), Roles: map[string]int{}}
+			m := fixtures.RecordingManifest{
+				RecordedAt: a.now().UTC().Format("2006-01-02T15:04:05Z"), Workspace: red.WorkspaceStandIn,
+				Members: len(r.Members), Invitations: len(r.Invitations), Roles: map[string]int{},
+			}
 			for _, mem := range r.Members {
 				red.LearnName(mem.Name)
 				m.Roles[string(mem.Role)]++
@@ -128,43 +127,164 @@ replay it with: agent fixtures serve --recording DIR.`,
 			// everything is redacted and scanned in memory first: nothing is
 			// written unless the whole recording is clean
 			files := map[string][]byte{fixtures.RecordingPage: []byte(red.HTML(html))}
-			for i, resp := range responses {
+			kinds := map[fixtures.RecordedKind]int{}
+			for _, resp := range responses {
+				kind := recordedKind(team, resp)
 				u, _ := url.Parse(resp.URL)
-				path := ""
-				if u != nil {
-					path = red.Text(u.Path)
+				path, query := red.Text(u.Path), red.Query(u.RawQuery)
+				kinds[kind]++
+				var name string
+				var body []byte
+				switch kind {
+				case fixtures.RecordedDocument:
+					name, body = recordingDocument, []byte(red.Document(string(resp.Body)))
+				case fixtures.RecordedScript, fixtures.RecordedStyle:
+					name = fmt.Sprintf("assets/%02d-%s", kinds[fixtures.RecordedScript]+kinds[fixtures.RecordedStyle], fileName(path, ""))
+					body = []byte(red.Script(string(resp.Body)))
+				default:
+					name = fmt.Sprintf("api/%02d-%s.json", kinds[kind], fileName(path, query))
+					body = red.JSON(resp.Body)
 				}
-				name := "api/" + fmt.Sprintf("%02d-%s.json", i+1, strings.Trim(unsafeFile.ReplaceAllString(path, "-"), "-"))
-				files[name] = red.JSON(resp.Body)
-				m.Responses = append(m.Responses, recordResponse{File: name, Path: path, Status: resp.Status})
+				files[name] = body
+				m.Responses = append(m.Responses, fixtures.RecordedResponse{
+					File: name, Kind: kind, Method: resp.Method, Path: path, Query: query,
+					Status: resp.Status, ContentType: resp.MIMEType,
+				})
 			}
-			if u, err := url.Parse(s.team.URL()); err == nil {
-				m.Page = red.Text(u.Path)
-			}
+			m.Page = red.Text(team.Path)
 			m.Redacted = red.Counts()
 			data, _ := json.MarshalIndent(m, "", "  ")
-			files["manifest.json"] = append(data, '\n')
+			files[fixtures.RecordingManifestFile] = append(data, '\n')
 			if leaks := red.Leaks(files); len(leaks) > 0 {
 				return leakError(leaks)
 			}
-			if err := os.MkdirAll(filepath.Join(out, "api"), 0o700); err != nil {
+			if err := writeRecording(out, files); err != nil {
 				return err
 			}
-			names := make([]string, 0, len(files))
-			for name := range files {
-				names = append(names, name)
+			document := "no document"
+			if kinds[fixtures.RecordedDocument] > 0 {
+				document = "the document"
 			}
-			sort.Strings(names)
-			for _, name := range names {
-				if err := fsutil.CreateFileAtomic(filepath.Join(out, filepath.FromSlash(name)), files[name], 0o600); err != nil {
-					return err
-				}
-			}
-			fmt.Fprintf(a.stdout, "recorded %s: %d members, %d invitations, %d responses, to %s\n", m.Page, m.Members, m.Invitations, len(m.Responses), out)
-			fmt.Fprintf(a.stdout, "replay it with: agent fixtures serve --recording %s\n", out)
+			fmt.Fprintf(a.stdout, "recorded %s: %d members, %d invitations; %s, %d scripts, %d style sheets and %d /v3 responses, to %s\n",
+				m.Page, m.Members, m.Invitations, document, kinds[fixtures.RecordedScript], kinds[fixtures.RecordedStyle], kinds[fixtures.RecordedAPI], out)
+			a.printReplayHelp(out, m)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "the directory to write the recording to (new or empty)")
 	return cmd
+}
+
+// recordingDocument is the file of a recording that holds the page's
+// document as the server sent it.
+const recordingDocument = "document.html"
+
+// replayAddr is the address `agent fixtures serve` listens on by default.
+const replayAddr = "127.0.0.1:8089"
+
+// printReplayHelp prints how to replay the recording in dir: the command
+// that serves it, and next to the command to run on it, the workspace id
+// the recording uses, the base URL and the sign-in.
+func (a *app) printReplayHelp(dir string, m fixtures.RecordingManifest) {
+	base := "http://" + replayAddr
+	email, pwd := fixtures.DefaultEmail, fixtures.DefaultPassword
+	target := replayTarget(base, m.Workspace, m.Page)
+	fmt.Fprintf(a.stdout, "the recording's workspace id is %s (the real one was rewritten everywhere)\n", m.Workspace)
+	fmt.Fprintf(a.stdout, "replay it with:\n  agent fixtures serve --recording %s --addr %s\n", dir, replayAddr)
+	fmt.Fprintf(a.stdout, "then read it with the session file that command prints:\n  agent list %s --session SESSION_FILE\n", target)
+	fmt.Fprintf(a.stdout, "or sign in to the replay (%s / %s) and read it:\n  printf '%%s' %s | agent login --email %s --password-stdin %s --session replay-session.json\n  agent list %s --session replay-session.json\n",
+		email, pwd, pwd, email, target, target)
+}
+
+// replayTarget returns the flags that point a command at a replay: its
+// base URL, the recording's workspace id and, when the page is not at the
+// default path, the page's path.
+func replayTarget(base, workspace, page string) string {
+	t := "--base-url " + base + " --workspace " + workspace
+	if page != "" && page != strings.ReplaceAll(agent.DefaultTeamPath, "{workspace}", workspace) {
+		t += " --team-path " + page
+	}
+	return t
+}
+
+// recordedKind says what a response the Team page loaded is to a
+// recording, or "" when it is none of it: the page's own document, a
+// same-origin script or style sheet, or /v3 JSON.
+func recordedKind(team *url.URL, r agent.Response) fixtures.RecordedKind {
+	u, err := url.Parse(r.URL)
+	if err != nil || u.Scheme != team.Scheme || u.Host != team.Host {
+		return ""
+	}
+	switch r.Type {
+	case agent.ResourceDocument:
+		if u.Path == team.Path {
+			return fixtures.RecordedDocument
+		}
+		return ""
+	case agent.ResourceScript:
+		return fixtures.RecordedScript
+	case agent.ResourceStylesheet:
+		return fixtures.RecordedStyle
+	}
+	if strings.HasPrefix(u.Path, "/v3/") || strings.Contains(r.MIMEType, "json") {
+		return fixtures.RecordedAPI
+	}
+	return ""
+}
+
+// latestResponses keeps the last response to each request (a page loaded
+// twice asks twice), in the order the requests were first made.
+func latestResponses(team *url.URL, rs []agent.Response) []agent.Response {
+	last := map[string]int{}
+	var order []string
+	for i, r := range rs {
+		k := r.Method + " " + r.URL
+		if recordedKind(team, r) == fixtures.RecordedDocument {
+			k = string(fixtures.RecordedDocument)
+		}
+		if _, ok := last[k]; !ok {
+			order = append(order, k)
+		}
+		last[k] = i
+	}
+	out := make([]agent.Response, 0, len(order))
+	for _, k := range order {
+		out = append(out, rs[last[k]])
+	}
+	return out
+}
+
+// fileName turns a redacted path and query into a file name.
+func fileName(path, query string) string {
+	n := path
+	if query != "" {
+		n += "-" + query
+	}
+	n = strings.Trim(unsafeFile.ReplaceAllString(n, "-"), "-")
+	if len(n) > 100 {
+		n = n[len(n)-100:]
+	}
+	if n == "" {
+		n = "root"
+	}
+	return n
+}
+
+// writeRecording writes the files of a recording into dir.
+func writeRecording(dir string, files map[string][]byte) error {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return err
+		}
+		if err := fsutil.CreateFileAtomic(p, files[name], 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
