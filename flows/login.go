@@ -102,10 +102,11 @@ func (t *Team) Login(ctx context.Context, email, password string) ([]agent.Cooki
 			return nil, err
 		}
 		emailTyped = true
+		before := t.loginMessages(ctx)
 		if err := t.pressSignIn(ctx, selectors.LoginEmail); err != nil {
 			return nil, err
 		}
-		if st, err = t.awaitPasswordStep(ctx); err != nil {
+		if st, err = t.awaitPasswordStep(ctx, before); err != nil {
 			return nil, err
 		}
 	}
@@ -133,10 +134,11 @@ func (t *Team) Login(ctx context.Context, email, password string) ([]agent.Cooki
 	if err := t.b.InsertText(ctx, "the password field", password); err != nil {
 		return nil, err
 	}
+	before := t.loginMessages(ctx)
 	if err := t.pressSignIn(ctx, selectors.LoginPassword); err != nil {
 		return nil, err
 	}
-	return t.awaitSignIn(ctx)
+	return t.awaitSignIn(ctx, before)
 }
 
 func (t *Team) signInTimeout() time.Duration {
@@ -159,7 +161,7 @@ func (t *Team) awaitLoginPage(ctx context.Context) (*selectors.LoginState, []age
 			return false, nil // the page is navigating
 		}
 		if !sameOrigin(loc, t.url) {
-			return false, &ChallengeError{Challenge: ChallengeSSO, Seen: "the Team page sent the browser to " + originOf(loc) + " to sign in", URL: loc}
+			return false, &ChallengeError{Challenge: ChallengeSSO, Seen: "the Team page sent the browser there", URL: loc}
 		}
 		if !isLoginURL(loc, t.url) {
 			// already signed in: the Team page stays, and the browser's
@@ -185,9 +187,9 @@ func (t *Team) awaitLoginPage(ctx context.Context) (*selectors.LoginState, []age
 }
 
 // awaitPasswordStep waits, up to the step timeout, for the password field
-// that Continue brings up, stopping at a refusal or a challenge.
-func (t *Team) awaitPasswordStep(ctx context.Context) (*selectors.LoginState, error) {
-	before := t.loginMessages(ctx)
+// that Continue brings up, stopping at a refusal (a message not among
+// before) or a challenge.
+func (t *Team) awaitPasswordStep(ctx context.Context, before []string) (*selectors.LoginState, error) {
 	var st *selectors.LoginState
 	loc := t.url
 	ok, err := pollLogin(ctx, t.opts.Step, func() (bool, error) {
@@ -196,7 +198,7 @@ func (t *Team) awaitPasswordStep(ctx context.Context) (*selectors.LoginState, er
 			return false, nil
 		}
 		if !sameOrigin(loc, t.url) {
-			return false, &ChallengeError{Challenge: ChallengeSSO, Seen: "the email step went on to " + originOf(loc), URL: loc}
+			return false, &ChallengeError{Challenge: ChallengeSSO, Seen: "after the email step", URL: loc}
 		}
 		if st, err = t.readLoginState(ctx, loc); err != nil || st == nil {
 			return false, err
@@ -217,9 +219,8 @@ func (t *Team) awaitPasswordStep(ctx context.Context) (*selectors.LoginState, er
 
 // awaitSignIn waits, up to the sign-in timeout, until the browser leaves
 // the login page with a session cookie, or the page shows why it does
-// not.
-func (t *Team) awaitSignIn(ctx context.Context) ([]agent.Cookie, error) {
-	before := t.loginMessages(ctx)
+// not: a message not among before, or a challenge.
+func (t *Team) awaitSignIn(ctx context.Context, before []string) ([]agent.Cookie, error) {
 	var cookies []agent.Cookie
 	loc := t.url
 	left, err := pollLogin(ctx, t.signInTimeout(), func() (bool, error) {
@@ -233,7 +234,7 @@ func (t *Team) awaitSignIn(ctx context.Context) ([]agent.Cookie, error) {
 			if cookies, err = t.sessionCookie(ctx); err != nil || cookies != nil {
 				return false, err
 			}
-			return false, &ChallengeError{Challenge: ChallengeSSO, Seen: "the sign-in went on to " + originOf(loc), URL: loc}
+			return false, &ChallengeError{Challenge: ChallengeSSO, Seen: "after the password was sent", URL: loc}
 		}
 		st, err := t.readLoginState(ctx, loc)
 		if err != nil || st == nil {
@@ -393,7 +394,7 @@ func (t *Team) checkOrigin(ctx context.Context) error {
 		return err
 	}
 	if !sameOrigin(loc, t.url) {
-		return &ChallengeError{Challenge: ChallengeSSO, Seen: "the sign-in went on to " + originOf(loc), URL: loc}
+		return &ChallengeError{Challenge: ChallengeSSO, Seen: "where the password was to be typed", URL: loc}
 	}
 	return nil
 }
