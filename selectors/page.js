@@ -1652,14 +1652,14 @@
   function otpField() {
     const ins = textInputs(document).filter((i) => i.type !== "password" && !isEmailField(i));
     for (const i of ins) {
-      if ((i.getAttribute("autocomplete") || "").toLowerCase() === "one-time-code") return { el: i, why: "a field for a one-time code (autocomplete=one-time-code" + (norm(labelOf(i)) ? ", labelled \"" + norm(labelOf(i)) + "\"" : "") + ")" };
+      if ((i.getAttribute("autocomplete") || "").toLowerCase() === "one-time-code") return { el: i, why: "a field with autocomplete=one-time-code" + (norm(labelOf(i)) ? " labelled \"" + norm(labelOf(i)) + "\"" : "") };
     }
     for (const i of ins) {
       const w = norm(fieldWords(i));
-      if (OTP_NAME_RE.test(w)) return { el: i, why: "a field for a one-time code (\"" + w + "\")" };
+      if (OTP_NAME_RE.test(w)) return { el: i, why: "a field labelled \"" + w.slice(0, 80) + "\"" };
     }
     const singles = ins.filter((i) => i.maxLength === 1);
-    if (singles.length >= 4) return { el: singles[0], why: "a one-time code in " + singles.length + " one-character fields" };
+    if (singles.length >= 4) return { el: singles[0], why: singles.length + " one-character fields" };
     return null;
   }
 

@@ -236,7 +236,7 @@ func TestLoginStopsAtWhatItCannotGive(t *testing.T) {
 	}{
 		{
 			form:     fixtures.LoginOTP,
-			want:     []string{"asks for a one-time code", "autocomplete=one-time-code", "Verification code"},
+			want:     []string{"asks for a one-time code", `a field with autocomplete=one-time-code labelled "Verification code"`},
 			attempts: 1,
 		},
 		{
