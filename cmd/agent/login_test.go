@@ -301,3 +301,32 @@ func TestLoginBadInputExitsTwoBeforeTheBrowser(t *testing.T) {
 		})
 	}
 }
+
+func TestFixturesServeLoginFlags(t *testing.T) {
+	clearAgentEnv(t)
+	bad := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"an unknown login form", []string{"--login-form", "three-step"}, `unknown login form "three-step"`},
+		{"a negative sign-in delay", []string{"--signin-delay", "-1s"}, "--signin-delay"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, "", append([]string{"fixtures", "serve", "--addr", "127.0.0.1:0"}, tc.args...)...)
+			assert.Equal(t, exitUsage, r.code, r.stderr)
+			r.oneErrorLine(t, tc.want)
+		})
+	}
+
+	for _, form := range fixtures.LoginForms() {
+		t.Run(string(form), func(t *testing.T) {
+			ff := &fixtureFlags{rendition: fixtures.RenditionTable, pageSize: fixtures.DefaultPageSize, loginForm: string(form), signIn: time.Second}
+			require.NoError(t, ff.validate())
+			srv, err := ff.server()
+			require.NoError(t, err)
+			assert.Equal(t, form, srv.LoginForm())
+		})
+	}
+}
