@@ -25,6 +25,7 @@ type Team struct {
 	opts   selectors.Options
 	now    func() time.Time
 	loaded bool
+	signIn time.Duration // bounds the wait for the session after the password
 }
 
 // Option configures a Team.

@@ -177,9 +177,11 @@
 
   // ---------- state of the page ----------
 
+  // loginShown reports a login page: a password field, or the email step
+  // of a two-step sign-in (loginEmailStepShown).
   function loginShown() {
     const pw = Array.from(document.querySelectorAll("input[type=password]")).filter(isVisible);
-    return pw.length > 0;
+    return pw.length > 0 || loginEmailStepShown();
   }
 
   // busy reports a loading list: aria-busy, a progress bar, or a status
@@ -1710,41 +1712,203 @@
 
   // ---------- login ----------
 
-  function loginFields() {
-    const pw = Array.from(document.querySelectorAll("input[type=password]")).filter(isVisible);
-    if (pw.length === 0) return err("contract", "the password field", "no visible password field");
-    const form = pw[0].closest("form") || document.body;
-    const emails = Array.from(form.querySelectorAll("input")).filter((i) => isVisible(i) && (i.type === "email" || /e-?mail|user/i.test((i.name || "") + " " + (i.placeholder || "") + " " + (i.getAttribute("aria-label") || "") + " " + labelOf(i) + " " + (i.autocomplete || ""))));
-    if (emails.length !== 1) return err("contract", "the email field", emails.length + " email fields on the login page");
-    const submit = Array.from(form.querySelectorAll("button,[role=button],input[type=submit]")).filter((b) => isVisible(b) && (b.type === "submit" || /^(continue|sign in|log in|login|next|submit)$/i.test(accName(b))) && !/google|sso|saml|microsoft|github/i.test(accName(b)));
-    if (submit.length === 0) return err("contract", "the sign-in button", "no Continue / Sign in button");
-    return { email: emails[0], password: pw[0], submit: submit[0] };
+  // A button that names another way to sign in (a provider, SSO, a
+  // passkey) is never the one to press.
+  const PROVIDER_RE = /\b(google|microsoft|apple|github|gitlab|sso|saml|okta|azure|linkedin|facebook|workos|single sign[\s-]?on|passkey)\b/i;
+  // The names of the buttons that move an email and password sign-in on.
+  const SIGNIN_NAME_RE = /^(continue|next|sign in|sign-in|signin|log in|log-in|login|submit|(continue|sign in|log in) with (e-?mail|password))$/i;
+  // A field that asks for a one-time code, by its name, label or placeholder.
+  const OTP_NAME_RE = /\b(one[\s-]?time|otp|2fa|two[\s-]?factor|mfa|authenticator|verification|security code|passcode|code)\b/i;
+  const CAPTCHA_RE = /captcha|turnstile/i;
+  const HUMAN_RE = /\b(verify (that )?you('re| are) (a )?human|are you (a )?(human|robot)|confirm (that )?you('re| are) (a )?human|i('m| am) not a robot|i am human)\b/i;
+  // Texts that say a sign-in is under way, not that it failed.
+  const SIGNING_IN_RE = /^(signing in|logging in|loading|redirecting|please wait|verifying)\b/i;
+  const TEXT_INPUT_EXCLUDED = /^(hidden|checkbox|radio|submit|button|reset|image|file|range|color)$/i;
+
+  function fieldWords(i) {
+    return [i.name || "", i.getAttribute("placeholder") || "", i.getAttribute("aria-label") || "", labelOf(i)].join(" ");
   }
 
-  function loginForm() {
-    const f = loginFields();
-    return f.error ? f : { ok: true };
+  function textInputs(root) {
+    return Array.from((root || document).querySelectorAll("input")).filter((i) => !TEXT_INPUT_EXCLUDED.test(i.type) && isVisible(i) && !ariaHidden(i));
   }
 
-  // focusLoginField focuses the login form's "email" or "password" field.
+  // isEmailField: an <input type=email>, or a text field whose name,
+  // placeholder, label or autocomplete says email or user name.
+  function isEmailField(i) {
+    return i.type === "email" ||
+      (i.type !== "password" && /e-?mail|user/i.test(fieldWords(i) + " " + (i.getAttribute("autocomplete") || "")));
+  }
+
+  // emailFields are the visible fields that take the account's email.
+  function emailFields(root) {
+    return textInputs(root).filter(isEmailField);
+  }
+
+  function passwordFields() {
+    return Array.from(document.querySelectorAll("input[type=password]")).filter((i) => isVisible(i) && !ariaHidden(i));
+  }
+
+  function formOf(el) {
+    return el.form || el.closest("form,[role=form]");
+  }
+
+  function isProvider(b) {
+    return PROVIDER_RE.test(accName(b) + " " + (b.getAttribute("title") || "") + " " + (b.value || "") + " " + iconIdentity(b));
+  }
+
+  // otpField returns a visible field that asks for a one-time code:
+  // autocomplete=one-time-code, a name, label or placeholder that says
+  // code, verification, 2FA, authenticator…, or a row of four or more
+  // one-character fields.
+  function otpField() {
+    const ins = textInputs(document).filter((i) => i.type !== "password" && !isEmailField(i));
+    for (const i of ins) {
+      if ((i.getAttribute("autocomplete") || "").toLowerCase() === "one-time-code") return { el: i, why: "a field with autocomplete=one-time-code" + (norm(labelOf(i)) ? " labelled \"" + norm(labelOf(i)) + "\"" : "") };
+    }
+    for (const i of ins) {
+      const w = norm(fieldWords(i));
+      if (OTP_NAME_RE.test(w)) return { el: i, why: "a field labelled \"" + w.slice(0, 80) + "\"" };
+    }
+    const singles = ins.filter((i) => i.maxLength === 1);
+    if (singles.length >= 4) return { el: singles[0], why: singles.length + " one-character fields" };
+    return null;
+  }
+
+  // captchaSeen names a visible CAPTCHA: a frame or element whose title,
+  // name, label or address says captcha, recaptcha, hcaptcha or turnstile
+  // (a reCAPTCHA that says size=invisible asks nothing and is let be), an
+  // element carrying a CAPTCHA site key, or text asking to prove one is
+  // human.
+  function captchaSeen() {
+    for (const el of document.querySelectorAll("iframe,[data-sitekey],[title],[name],[aria-label]")) {
+      if (!isVisible(el)) continue;
+      const src = el.tagName === "IFRAME" ? (el.getAttribute("src") || "") : "";
+      const words = [el.getAttribute("title") || "", el.getAttribute("name") || "", el.getAttribute("aria-label") || "", src].join(" ");
+      if (el.hasAttribute("data-sitekey") || CAPTCHA_RE.test(words)) {
+        if (/[?&]size=invisible\b/i.test(src)) continue;
+        const label = norm(el.getAttribute("title") || el.getAttribute("aria-label") || el.getAttribute("name") || src) || "a CAPTCHA widget";
+        return (el.tagName === "IFRAME" ? "a frame " : "an element ") + "\"" + label.slice(0, 80) + "\"";
+      }
+    }
+    const text = norm(document.body ? document.body.innerText : "");
+    const m = HUMAN_RE.exec(text);
+    if (m) return "the text \"" + m[0] + "\"";
+    return "";
+  }
+
+  // signInButton finds the button that moves the step of field on: in
+  // field's form, a submit button or one named Continue/Next/Sign in/Log in;
+  // with none there, the one button on the page with such a name. A button
+  // naming a provider (Google, Microsoft, Apple, GitHub, SSO, SAML, Okta…)
+  // is never one.
+  function signInButton(field) {
+    const all = Array.from(document.querySelectorAll("button,[role=button],input[type=submit],input[type=button]"))
+      .filter((b) => isVisible(b) && !ariaHidden(b) && !isProvider(b));
+    const named = (b) => SIGNIN_NAME_RE.test(accName(b));
+    const form = formOf(field);
+    if (form) {
+      const inForm = all.filter((b) => (b.form === form || form.contains(b)) && (named(b) || ((b.tagName === "BUTTON" || b.tagName === "INPUT") && b.type === "submit")));
+      const byName = inForm.filter(named);
+      const pick = byName.length > 0 ? byName : inForm;
+      if (pick.length === 1) return { el: pick[0] };
+      if (pick.length > 1) return err("ambiguous", "the sign-in button", pick.length + " buttons could submit the login form: " + pick.map((b) => "\"" + accName(b) + "\"").join(", "));
+    }
+    const outside = all.filter((b) => named(b) && !(form && form.contains(b)) && !inOverlay(b));
+    if (outside.length === 1) return { el: outside[0] };
+    if (outside.length > 1) return err("ambiguous", "the sign-in button", outside.length + " buttons named Continue, Next, Sign in or Log in: " + outside.map((b) => "\"" + accName(b) + "\"").join(", "));
+    return err("contract", "the sign-in button", "no button in the login form and none named Continue, Next, Sign in or Log in (buttons naming Google, SSO or another provider are never pressed)");
+  }
+
+  // loginStep says what the login page asks for now: "captcha" and "otp"
+  // (which the agent cannot give) before anything else, then "password"
+  // (the one-page form, or the second step of a two-step one), "email"
+  // (the first step: an email field and no password field, on a page
+  // without the Team page's heading), or "none".
+  function loginStep() {
+    const c = captchaSeen();
+    if (c) return { step: "captcha", seen: c };
+    const o = otpField();
+    if (o) return { step: "otp", seen: o.why };
+    const pw = passwordFields();
+    if (pw.length > 0) {
+      const em = emailFields(formOf(pw[0]) || document).filter((i) => !i.readOnly && !i.disabled);
+      return { step: "password", emailField: em.length > 0 };
+    }
+    if (teamHeading()) return { step: "none" };
+    const em = emailFields(document).filter((i) => !inOverlay(i) && !i.readOnly && !i.disabled);
+    if (em.length > 0) return { step: "email" };
+    return { step: "none" };
+  }
+
+  // loginEmailStepShown reports the first step of a two-step sign-in, on a
+  // page that is not the Team page: one email field (type=email, or
+  // autocomplete email or username) in a form, outside dialogs, whose own
+  // button is named Continue, Next, Sign in or Log in.
+  function loginEmailStepShown() {
+    const em = textInputs(document).filter((i) => (i.type === "email" || /^(email|username)$/i.test(i.getAttribute("autocomplete") || "")) && !inOverlay(i) && !i.readOnly && !i.disabled);
+    if (em.length !== 1) return false;
+    const form = formOf(em[0]);
+    if (!form || teamHeading()) return false;
+    const b = signInButton(em[0]);
+    return !b.error && (b.el.form === form || form.contains(b.el)) && SIGNIN_NAME_RE.test(accName(b.el));
+  }
+
+  function loginField(which) {
+    if (which === "password") {
+      const pw = passwordFields();
+      if (pw.length === 0) return err("contract", "the password field", "no visible password field");
+      if (pw.length > 1) return err("ambiguous", "the password field", pw.length + " password fields on the login page");
+      return { el: pw[0] };
+    }
+    const pw = passwordFields();
+    const root = pw.length > 0 ? (formOf(pw[0]) || document) : document;
+    const em = emailFields(root).filter((i) => !inOverlay(i) && !i.readOnly && !i.disabled);
+    if (em.length === 0) return err("contract", "the email field", "no visible email field (an <input type=email>, or a field whose label, name or placeholder says email)");
+    if (em.length > 1) return err("ambiguous", "the email field", em.length + " email fields on the login page");
+    return { el: em[0] };
+  }
+
+  // focusLoginField focuses the login page's "email" or "password" field
+  // and selects what it holds, so that typing replaces it.
   function focusLoginField(which) {
-    const f = loginFields();
+    const f = loginField(which);
     if (f.error) return f;
-    const el = which === "password" ? f.password : f.email;
-    el.focus();
-    if (typeof el.select === "function") el.select();
+    f.el.focus();
+    if (typeof f.el.select === "function") f.el.select();
+    if (document.activeElement !== f.el) return err("covered", "the " + which + " field", "the " + which + " field did not take the focus");
     return { ok: true };
   }
 
-  function loginSubmit() {
-    const f = loginFields();
+  // loginEmailValue returns what the email field holds.
+  function loginEmailValue() {
+    const f = loginField("email");
     if (f.error) return f;
-    return centre(f.submit, "sign-in button");
+    return { value: f.el.value };
   }
 
+  function reEscape(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
+
+  // loginSubmit points at the button that moves the "email" or "password"
+  // step on, and arms the click guard for a button of exactly that name.
+  // A disabled button answers {disabled: true}.
+  function loginSubmit(which) {
+    const f = loginField(which);
+    if (f.error) return f;
+    const b = signInButton(f.el);
+    if (b.error) return b;
+    if (isDisabled(b.el)) return { disabled: true, name: accName(b.el) };
+    const p = centre(b.el, "sign-in button");
+    if (p.error) return p;
+    armGuard({ via: "page", pattern: "^" + reEscape(accName(b.el)) + "$", control: "sign-in button \"" + accName(b.el) + "\"" });
+    return p;
+  }
+
+  // loginErrors returns the messages a login page shows in alerts and
+  // live regions, leaving out those that say a sign-in is under way.
   function loginErrors() {
     return Array.from(document.querySelectorAll("[role=alert],[aria-live=assertive],[aria-live=polite]"))
-      .filter(isVisible).map((a) => norm(a.textContent)).filter((t) => t);
+      .filter(isVisible).map((a) => norm(a.textContent)).filter((t) => t && !SIGNING_IN_RE.test(t));
   }
 
   window.__clayAgent = {
@@ -1770,8 +1934,9 @@
     inviteEmailValue: inviteEmailValue,
     inviteRoleControl: inviteRoleControl,
     inviteSelectRole: inviteSelectRole,
-    loginForm: loginForm,
+    loginStep: loginStep,
     focusLoginField: focusLoginField,
+    loginEmailValue: loginEmailValue,
     loginSubmit: loginSubmit,
     loginErrors: loginErrors,
     probeRow: probeRow,

@@ -560,22 +560,69 @@ const (
 	LoginPassword LoginField = "password"
 )
 
-// FindLoginForm checks that the page shows a login form: an email field, a
-// password field and a sign-in button.
-func FindLoginForm(ctx context.Context, ev Evaluator) error {
-	_, err := call[struct{}](ctx, ev, "finding the login form", 0, "loginForm")
-	return err
+// LoginStep is what a login page asks for at the moment.
+type LoginStep string
+
+// The steps of a sign-in.
+const (
+	// StepEmail is the first step of a two-step sign-in: an email field
+	// and no password field.
+	StepEmail LoginStep = "email"
+	// StepPassword is a password field: the one-page form (with the
+	// email field) or the second step of a two-step one.
+	StepPassword LoginStep = "password"
+	// StepOTP is a field for a one-time code (autocomplete=one-time-code,
+	// or named or labelled code, verification, 2FA, authenticator…).
+	StepOTP LoginStep = "otp"
+	// StepCaptcha is a CAPTCHA: a frame or element whose title, name,
+	// label or address says captcha, recaptcha, hcaptcha or turnstile, a
+	// CAPTCHA site key, or text such as "Verify you are human".
+	StepCaptcha LoginStep = "captcha"
+	// StepNone is none of these.
+	StepNone LoginStep = "none"
+)
+
+// LoginState is what a login page shows.
+type LoginState struct {
+	Step LoginStep `json:"step"`
+	// Seen describes the one-time-code field or the CAPTCHA.
+	Seen string `json:"seen"`
+	// EmailField is set, on the password step, when the password's form
+	// has an email field to fill in as well.
+	EmailField bool `json:"emailField"`
 }
 
-// FocusLoginField focuses a field of the login form.
+// ReadLoginState reads what the login page asks for. A CAPTCHA or a
+// one-time code wins over the fields beside it.
+func ReadLoginState(ctx context.Context, ev Evaluator) (*LoginState, error) {
+	return call[LoginState](ctx, ev, "reading the login page", 0, "loginStep")
+}
+
+// FocusLoginField focuses a field of the login page and selects what it
+// holds.
 func FocusLoginField(ctx context.Context, ev Evaluator, f LoginField) error {
 	_, err := call[struct{}](ctx, ev, "focusing the "+string(f)+" field", 0, "focusLoginField", f)
 	return err
 }
 
-// LoginSubmit points at the login form's sign-in button.
-func LoginSubmit(ctx context.Context, ev Evaluator) (*Point, error) {
-	return call[Point](ctx, ev, "finding the sign-in button", 0, "loginSubmit")
+// LoginEmailValue returns what the login page's email field holds.
+func LoginEmailValue(ctx context.Context, ev Evaluator) (string, error) {
+	v, err := call[struct {
+		Value string `json:"value"`
+	}](ctx, ev, "reading the email field", 0, "loginEmailValue")
+	if err != nil {
+		return "", err
+	}
+	return v.Value, nil
+}
+
+// LoginSubmit points at the button that moves the step of field f on
+// (Continue after the email, Sign in after the password) and arms the
+// click guard for a button of exactly that name. A button that names a
+// provider (Google, Microsoft, Apple, GitHub, SSO, SAML, Okta…) is never
+// pointed at. A disabled button answers with Disabled set and no point.
+func LoginSubmit(ctx context.Context, ev Evaluator, f LoginField) (*Point, error) {
+	return call[Point](ctx, ev, "finding the button after the "+string(f)+" field", 0, "loginSubmit", f)
 }
 
 // LoginErrors returns the messages a login page shows.

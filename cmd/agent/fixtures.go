@@ -29,6 +29,8 @@ type fixtureFlags struct {
 	faults     fixtures.Faults
 	email, pwd string
 	recording  string
+	loginForm  string
+	signIn     time.Duration
 }
 
 func (f *fixtureFlags) register(cmd *cobra.Command) {
@@ -57,11 +59,27 @@ func (f *fixtureFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.recording, "recording", "", "replay the Team page recorded by `agent record` in this directory (its own code, its recorded /v3 JSON)")
 	fl.StringVar(&f.email, "login-email", fixtures.DefaultEmail, "the email the login page accepts")
 	fl.StringVar(&f.pwd, "login-password", fixtures.DefaultPassword, "the password the login page accepts")
+	fl.StringVar(&f.loginForm, "login-form", string(fixtures.LoginOnePage), "the login page's form: "+strings.Join(loginFormNames(), ", "))
+	fl.DurationVar(&f.signIn, "signin-delay", 0, "delay each successful sign-in by this long, as a slow redirect to the app would")
+}
+
+func loginFormNames() []string {
+	var names []string
+	for _, f := range fixtures.LoginForms() {
+		names = append(names, string(f))
+	}
+	return names
 }
 
 func (f *fixtureFlags) validate() error {
 	if !fixtures.ValidRendition(f.rendition) {
 		return usageError("unknown rendition %q (want %s)", f.rendition, strings.Join(fixtures.Renditions(), ", "))
+	}
+	if !fixtures.ValidLoginForm(f.loginForm) {
+		return usageError("unknown login form %q (want %s)", f.loginForm, strings.Join(loginFormNames(), ", "))
+	}
+	if f.signIn < 0 {
+		return usageError("--signin-delay must not be negative, got %s", f.signIn)
 	}
 	if f.members < 0 || f.seatLimit < 0 || f.pageSize < 1 || f.faults.FailMutations < 0 {
 		return usageError("--members, --seat-limit and --fail-mutations must not be negative, --page-size must be positive")
@@ -80,6 +98,8 @@ func (f *fixtureFlags) server() (*fixtures.Server, *fixtures.Recording, error) {
 		fixtures.WithPageSize(f.pageSize),
 		fixtures.WithLatency(f.latency),
 		fixtures.WithCredentials(f.email, f.pwd),
+		fixtures.WithLoginForm(fixtures.LoginForm(f.loginForm)),
+		fixtures.WithSignInDelay(f.signIn),
 	}
 	var rec *fixtures.Recording
 	if f.recording != "" {
@@ -154,7 +174,8 @@ func (a *app) fixturesCommand() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the fixture Team page, its login page and its /v3 API",
 		Example: `  agent fixtures serve --addr 127.0.0.1:8089 --rendition grid --members 2000
-  agent fixtures serve --rendition paged --row-delay 2s --fail-mutations 1`,
+  agent fixtures serve --rendition paged --row-delay 2s --fail-mutations 1
+  agent fixtures serve --login-form two-step --signin-delay 12s`,
 		Args: noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			return ff.validate()
@@ -181,7 +202,7 @@ func (a *app) fixturesCommand() *cobra.Command {
 				a.printReplayStart(srv, rec, ff.recording, base, sessionFile)
 			} else {
 				email, pwd := srv.Credentials()
-				fmt.Fprintf(a.stdout, "fixture server (%s rendition, workspace %s) on %s\n", srv.Rendition(), srv.Workspace(), base)
+				fmt.Fprintf(a.stdout, "fixture server (%s rendition, %s login form, workspace %s) on %s\n", srv.Rendition(), srv.LoginForm(), srv.Workspace(), base)
 				fmt.Fprintf(a.stdout, "  team page: %s%s\n  sign in:   %s / %s\n", base, srv.TeamPath(), email, pwd)
 			}
 			errc := make(chan error, 1)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,14 +16,22 @@ import (
 func (a *app) loginCommand() *cobra.Command {
 	var email string
 	var passwordStdin bool
+	var signIn time.Duration
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Sign in with email and password and save the session file (mode 0600)",
 		Long: `login signs in through the login page that the Team page redirects to, waits
 for the session cookie and writes the browser's storage state to --session with
 mode 0600. The password comes from --password-stdin or CLAY_PASSWORD, never from
-a flag. Accounts that sign in with Google or SSO export their session from a
-browser instead (see the README).`,
+a flag.
+
+It fills in a one-page form (email and password together) and a two-step one
+(the email, Continue, then the password), and waits up to --signin-timeout for
+the session once the password is sent. It never presses a button that names
+Google, Microsoft, Apple, GitHub, SSO, SAML or Okta. A page that asks for a
+one-time code, shows a CAPTCHA or leaves for another site (single sign-on)
+stops it with exit code 3: such accounts export their session from a browser
+instead (see the README).`,
 		Example: `  printf '%s' "$PW" | agent login --email ops@corp.com --password-stdin --workspace 1234 --session ./session.json`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -30,6 +39,9 @@ browser instead (see the README).`,
 			addr, err := roster.ParseEmail(email)
 			if err != nil {
 				return usageError("--email: %v", err)
+			}
+			if signIn <= 0 {
+				return usageError("--signin-timeout must be positive, got %s", signIn)
 			}
 			password, err := a.readPassword(passwordStdin)
 			if err != nil {
@@ -51,7 +63,7 @@ browser instead (see the README).`,
 				return err
 			}
 			defer b.Close()
-			team := flows.NewTeam(b, teamURL)
+			team := flows.NewTeam(b, teamURL, flows.WithSignInTimeout(signIn))
 			cookies, err := team.Login(ctx, addr, password)
 			if err != nil {
 				s := &session{a: a, b: b, team: team, cfg: cfg}
@@ -70,6 +82,7 @@ browser instead (see the README).`,
 	}
 	cmd.Flags().StringVar(&email, "email", "", "the account's email address")
 	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
+	cmd.Flags().DurationVar(&signIn, "signin-timeout", flows.DefaultSignInTimeout, "how long to wait for the session once the password is sent")
 	return cmd
 }
 
