@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 )
 
 // table is a CSV file read whole: its header and its rows.
@@ -87,7 +88,8 @@ func blank(rec []string) bool {
 
 // headerKey is the form header names are compared in: bracketed notes
 // dropped ("Status [READ ONLY]" → "Status"), ASCII letters lower-cased,
-// and everything but letters and digits removed, so that
+// and everything but letters and digits removed (a byte order mark
+// included), so that
 // "userPrincipalName", "User principal name" and "user_principal_name"
 // are one key.
 func headerKey(h string) string {
@@ -106,7 +108,7 @@ func headerKey(h string) string {
 			b.WriteRune(r + ('a' - 'A'))
 		case 'a' <= r && r <= 'z', '0' <= r && r <= '9':
 			b.WriteRune(r)
-		case r > 0x7f:
+		case r > 0x7f && (unicode.IsLetter(r) || unicode.IsDigit(r)):
 			b.WriteRune(r)
 		}
 	}

@@ -84,3 +84,35 @@ func scrub(err error, secrets ...string) error {
 	}
 	return &redactedError{msg: out, err: err}
 }
+
+// markedError is an error that also matches a sentinel, without the
+// sentinel's text in its message.
+type markedError struct {
+	err      error
+	sentinel error
+}
+
+func (e *markedError) Error() string   { return e.err.Error() }
+func (e *markedError) Unwrap() []error { return []error{e.err, e.sentinel} }
+
+// mark makes errors.Is(err, sentinel) hold and leaves err's message as
+// it is.
+func mark(err, sentinel error) error {
+	if err == nil || errors.Is(err, sentinel) {
+		return err
+	}
+	return &markedError{err: err, sentinel: sentinel}
+}
+
+// liveError is the error of a live download that failed: it wraps
+// ErrIncomplete, and leads with ErrAuth when the credentials were refused
+// (hint then says where they came from). Every secret is taken out of its
+// message.
+func liveError(src, what string, err error, hint string, secrets ...string) error {
+	if errors.Is(err, ErrAuth) {
+		err = mark(fmt.Errorf("%w: %s: %s: %w (%s)", ErrAuth, src, what, err, hint), ErrIncomplete)
+	} else {
+		err = fmt.Errorf("%w: %s: %s: %w", ErrIncomplete, src, what, err)
+	}
+	return scrub(err, secrets...)
+}

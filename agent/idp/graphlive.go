@@ -50,16 +50,11 @@ func loadGraph(ctx context.Context, s Spec, cfg *config) (*Directory, error) {
 	f := &fetcher{cfg: cfg, source: src}
 	token, err := graphToken(ctx, f, login, s.Tenant, clientID, secret)
 	if err != nil {
-		err = fmt.Errorf("%w: %s: token request: %w%s", ErrIncomplete, src, err, authHint(err, "client id and secret", "$"+EnvAzureClientID+" and "+from))
-		return nil, scrub(err, secret)
+		return nil, liveError(src, "token request", err, "check the client id and secret from $"+EnvAzureClientID+" and "+from, secret)
 	}
 	users, err := graphList(ctx, f, token, base)
 	if err != nil {
-		err = fmt.Errorf("%w: %s: user list: %w", ErrIncomplete, src, err)
-		if errors.Is(err, ErrAuth) {
-			err = fmt.Errorf("%w (the app needs the User.Read.All application permission, with admin consent)", err)
-		}
-		return nil, scrub(err, secret, token)
+		return nil, liveError(src, "user list", err, "the app needs the User.Read.All application permission, with admin consent", secret, token)
 	}
 	b := newBuilder(src, FormatGraphAPI)
 	if err := addGraphUsers(b, users, 0); err != nil {
@@ -92,7 +87,7 @@ func graphToken(ctx context.Context, f *fetcher, login *url.URL, tenant, clientI
 	if errors.As(err, &he) && he.Code >= 400 && he.Code < 500 && he.Code != http.StatusTooManyRequests {
 		// The token endpoint answers 400 for a wrong secret or an unknown
 		// tenant as well as 401.
-		return "", fmt.Errorf("%w: %w", ErrAuth, err)
+		return "", mark(err, ErrAuth)
 	}
 	if err != nil {
 		return "", err

@@ -3,7 +3,6 @@ package idp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -66,7 +65,7 @@ func loadOkta(ctx context.Context, s Spec, cfg *config) (*Directory, error) {
 			if filter != "" {
 				what = "list of deactivated users"
 			}
-			return nil, scrub(fmt.Errorf("%w: %s: %s: %w%s", ErrIncomplete, src, what, err, authHint(err, "API token", from)), token)
+			return nil, liveError(src, what, err, "check the API token from "+from, token)
 		}
 		users = append(users, got...)
 	}
@@ -187,13 +186,4 @@ func finishLive(b *builder) (*Directory, error) {
 	slices.SortFunc(d.People, func(a, b Person) int { return strings.Compare(a.Email, b.Email) })
 	d.Digest = CanonicalDigest(d.People)
 	return d, nil
-}
-
-// authHint says, after an error that matches ErrAuth, where the refused
-// credential came from.
-func authHint(err error, what, from string) string {
-	if !errors.Is(err, ErrAuth) {
-		return ""
-	}
-	return fmt.Sprintf(" (check the %s from %s)", what, from)
 }
