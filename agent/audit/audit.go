@@ -110,6 +110,8 @@ const (
 	OutcomeRefused       = "refused"
 	OutcomeFailed        = "failed"
 	OutcomeDryRun        = "dry-run"
+	// OutcomeApproved records the approval of a plan (agent approve).
+	OutcomeApproved = "approved"
 	// OutcomeRecovered is the outcome of the record Append writes after a
 	// torn line to seal it; see the package documentation.
 	OutcomeRecovered = "recovered"

@@ -18,6 +18,9 @@ const (
 	exitPageChanged = 4
 	exitRefused     = 5
 	exitNotVerified = 6
+	// exitFindings is reconcile's and plan's --detailed-exitcode: the run
+	// worked and found something to act on.
+	exitFindings = 7
 )
 
 // exitCode maps an error to the process's exit code. It is the only place
@@ -55,6 +58,8 @@ func exitKind(code int) string {
 		return "refused"
 	case exitNotVerified:
 		return "not-verified"
+	case exitFindings:
+		return "findings"
 	}
 	return "failed"
 }

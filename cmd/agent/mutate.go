@@ -103,6 +103,8 @@ type mutation struct {
 	flags   *mutateFlags
 	command string
 	targets []string
+	// auditOptions go on every record of the run (e.g. the plan applied).
+	auditOptions []audit.Option
 	// run performs the flow with the given batch on an open session.
 	run func(s *session, b flows.Batch) ([]flows.Result, error)
 }
@@ -136,7 +138,7 @@ func (mu *mutation) execute(cmd *cobra.Command) error {
 		actor = audit.DefaultActor()
 	}
 	logPath := a.auditLogPath(m.auditLog)
-	alog, err := a.openAuditLog(logPath, m.auditKeyFile, append([]audit.Option{audit.WithActor(actor), audit.WithWorkspace(cfg.Workspace)}, a.auditOptions...)...)
+	alog, err := a.openAuditLog(logPath, m.auditKeyFile, append(append([]audit.Option{audit.WithActor(actor), audit.WithWorkspace(cfg.Workspace)}, mu.auditOptions...), a.auditOptions...)...)
 	if err != nil {
 		return fmt.Errorf("opening the audit log: %w", err)
 	}

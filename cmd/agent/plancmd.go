@@ -1,0 +1,428 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/audit"
+	"github.com/clay-agent/clay-agent/agent/idp"
+	"github.com/clay-agent/clay-agent/agent/plan"
+	"github.com/clay-agent/clay-agent/agent/roster"
+	"github.com/clay-agent/clay-agent/agent/textsafe"
+	"github.com/clay-agent/clay-agent/flows"
+)
+
+func init() {
+	registerCommand((*app).planCommand)
+	registerCommand((*app).approveCommand)
+	registerCommand((*app).applyCommand)
+}
+
+// planOptions are the settings of `agent plan`.
+type planOptions struct {
+	idp             idpFlags
+	out             string
+	offboardUnknown bool
+	maxRemovals     int
+	allowDomains    []string
+	detailed        bool
+}
+
+func (a *app) planCommand() *cobra.Command {
+	o := &planOptions{}
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Turn a reconciliation into a plan of offboardings and revocations, for review",
+		Long: `plan reconciles (as agent reconcile does) and turns the findings into actions:
+
+  inactive-in-idp              → offboard
+  invitation-inactive-in-idp   → revoke
+  not-in-idp, invitation-not-in-idp
+                               → offboard or revoke, only with --offboard-unknown
+  external, invitation-external, unreadable
+                               → never acted on, only reported
+
+The signed-in user is never planned. The plan file (--out, mode 0600) holds the
+version, the workspace, the time, the digest of the roster and of each source,
+the actions and the safety limits in force. It changes nothing: review it, approve
+it (agent approve), apply it (agent apply). With --detailed-exitcode it exits 7
+when the plan has actions.`,
+		Example: `  agent plan --idp okta-users.json --company-domain corp.com --out plan.json
+  agent approve plan.json --by "Carol (IT)"
+  agent apply plan.json --require-approval --yes`,
+		Args: noArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			if o.out == "" {
+				return usageError("--out is required: where the plan file goes")
+			}
+			if o.maxRemovals < 1 {
+				return usageError("--max-removals must be at least 1")
+			}
+			for _, d := range o.allowDomains {
+				if !validDomain(d) {
+					return usageError("--allow-domain %s is not a domain name (e.g. corp.com)", quoteFlagValue(d))
+				}
+			}
+			return o.idp.validate(a)
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runPlan(cmd.Context(), o)
+		},
+	}
+	o.idp.register(cmd.Flags())
+	f := cmd.Flags()
+	f.StringVar(&o.out, "out", "", "the plan file to write")
+	f.BoolVar(&o.offboardUnknown, "offboard-unknown", false, "also plan to offboard members (and revoke invitations) no source knows at a company domain")
+	f.IntVar(&o.maxRemovals, "max-removals", flows.DefaultMaxRemovals, "the most removals the plan may hold; apply enforces it too")
+	f.StringSliceVar(&o.allowDomains, "allow-domain", nil, "only plan for emails in these domains (repeatable); apply enforces it too")
+	f.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 7 when the plan has actions")
+	return cmd
+}
+
+// runPlan reconciles, builds the plan, writes it and prints it.
+func (a *app) runPlan(ctx context.Context, o *planOptions) error {
+	rep, r, dirs, err := a.reconcileLive(ctx, &o.idp)
+	if err != nil {
+		return err
+	}
+	p, notes := buildPlan(r, dirs, rep, o, a.now())
+	if n := len(p.Actions); n > o.maxRemovals {
+		return fmt.Errorf("%w: the plan would hold %d removals, more than --max-removals %d: nothing was written", agent.ErrRefused, n, o.maxRemovals)
+	}
+	digest, err := plan.Write(o.out, p)
+	if err != nil {
+		return err
+	}
+	writePlan(a.stdout, p, notes)
+	fmt.Fprintf(a.stdout, "\nplan %s written to %s (digest %s)\n", planSummary(p), o.out, digest)
+	if len(p.Actions) > 0 {
+		fmt.Fprintf(a.stdout, "approve it with: agent approve %s\napply it with:   agent apply %s\n", o.out, o.out)
+	}
+	if o.detailed && len(p.Actions) > 0 {
+		return &exitError{code: exitFindings}
+	}
+	return nil
+}
+
+// buildPlan turns findings into actions, and says why each finding that
+// is not acted on is not.
+func buildPlan(r *roster.Roster, dirs []*idp.Directory, rep *idp.Report, o *planOptions, now time.Time) (*plan.Plan, []string) {
+	p := &plan.Plan{
+		Version:   plan.Version,
+		Workspace: r.Workspace,
+		CreatedAt: now.UTC().Truncate(time.Second),
+		Roster:    plan.RosterDigest(r),
+		Limits:    plan.Limits{MaxRemovals: o.maxRemovals, AllowDomains: o.allowDomains, OffboardUnknown: o.offboardUnknown},
+	}
+	for _, d := range dirs {
+		p.Sources = append(p.Sources, plan.Source{Source: d.Source, Format: string(d.Format), Digest: d.Digest, People: len(d.People)})
+	}
+	self, _ := r.Self()
+	policy := flows.Policy{AllowDomains: o.allowDomains}
+	var notes []string
+	for _, row := range rep.Findings {
+		var kind plan.ActionKind
+		switch row.Finding {
+		case idp.FindingInactiveInIdP:
+			kind = plan.Offboard
+		case idp.FindingInvitationInactiveInIdP:
+			kind = plan.Revoke
+		case idp.FindingNotInIdP, idp.FindingInvitationNotInIdP:
+			if !o.offboardUnknown {
+				notes = append(notes, fmt.Sprintf("%s %s: not planned (no source knows it; --offboard-unknown plans it)", row.Finding, row.Email))
+				continue
+			}
+			kind = plan.Offboard
+			if row.Kind == idp.KindInvitation {
+				kind = plan.Revoke
+			}
+		case idp.FindingExternal, idp.FindingInvitationExternal:
+			notes = append(notes, fmt.Sprintf("%s %s: never acted on, only reported", row.Finding, row.Email))
+			continue
+		case idp.FindingUnreadable, idp.FindingInvitationUnreadable:
+			notes = append(notes, fmt.Sprintf("%s row %q: its address could not be read, so it cannot be planned", row.Finding, row.Name))
+			continue
+		default:
+			continue
+		}
+		if row.Kind == idp.KindMember && self.Email != "" && roster.SameEmail(self.Email, row.Email) {
+			notes = append(notes, fmt.Sprintf("%s %s: the signed-in user is never offboarded", row.Finding, row.Email))
+			continue
+		}
+		if err := policy.CheckDomain(row.Email); err != nil {
+			notes = append(notes, fmt.Sprintf("%s %s: not planned: outside --allow-domain", row.Finding, row.Email))
+			continue
+		}
+		p.Actions = append(p.Actions, plan.Action{Action: kind, Email: row.Email, Reason: string(row.Finding), Kind: string(row.Kind), Role: string(row.Role)})
+	}
+	return p, notes
+}
+
+func planSummary(p *plan.Plan) string {
+	off, rev := 0, 0
+	for _, a := range p.Actions {
+		if a.Action == plan.Offboard {
+			off++
+		} else {
+			rev++
+		}
+	}
+	return fmt.Sprintf("with %d offboarding(s) and %d revocation(s)", off, rev)
+}
+
+// writePlan prints the actions and the notes for a person to read.
+func writePlan(w io.Writer, p *plan.Plan, notes []string) {
+	fmt.Fprintf(w, "workspace %s, made %s from %d source(s)\n\n", textsafe.Terminal(p.Workspace), p.CreatedAt.Format(time.RFC3339), len(p.Sources))
+	if len(p.Actions) == 0 {
+		fmt.Fprintln(w, "no actions: nobody to offboard")
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ACTION\tEMAIL\tKIND\tROLE\tREASON")
+		for _, a := range p.Actions {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Action, textsafe.Terminal(a.Email), a.Kind, textsafe.Terminal(a.Role), a.Reason)
+		}
+		_ = tw.Flush()
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range notes {
+			fmt.Fprintln(w, "note: "+oneLine(n))
+		}
+	}
+}
+
+func (a *app) approveCommand() *cobra.Command {
+	var by, auditLog, keyFile string
+	cmd := &cobra.Command{
+		Use:   "approve PLAN",
+		Short: "Record who approved a plan (bound to the plan file's digest)",
+		Long: `approve records that a person approved the plan file as it is now: its digest,
+who (--by, default $USER) and when, in PLAN.approval.json beside it (mode 0600)
+and in the audit log. agent apply --require-approval refuses a plan without an
+approval, or one changed after it was approved (exit 5).`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError("approve takes the plan file, e.g. agent approve plan.json")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if by == "" {
+				by = audit.DefaultActor()
+			}
+			p, digest, err := plan.Read(args[0])
+			if err != nil {
+				return usageError("%v", err)
+			}
+			alog, err := a.openAuditLog(a.auditLogPath(auditLog), keyFile, append([]audit.Option{audit.WithActor(by), audit.WithWorkspace(p.Workspace), audit.WithPlan(digest, by)}, a.auditOptions...)...)
+			if err != nil {
+				return fmt.Errorf("opening the audit log: %w", err)
+			}
+			defer alog.Close()
+			// the audit record first: no approval without its record
+			if _, err := alog.Append(audit.Record{Command: "approve", Outcome: audit.OutcomeApproved,
+				Detail: fmt.Sprintf("approved plan %s %s (%s)", digest, planSummary(p), args[0])}); err != nil {
+				return fmt.Errorf("%w: nothing was approved: %w", flows.ErrNotRecorded, err)
+			}
+			ap, err := plan.Approve(args[0], by, a.now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "approved plan %s (%s) by %s at %s\n", ap.Plan, planSummary(p), textsafe.Terminal(ap.By), ap.At.Format(time.RFC3339))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&by, "by", "", "who approves (default $USER)")
+	cmd.Flags().StringVar(&auditLog, "audit-log", "", "the audit log (env CLAY_AUDIT_LOG; default under the user's state directory)")
+	cmd.Flags().StringVar(&keyFile, "audit-key-file", "", "sign the audit record with the key in this file (env "+envAuditKeyFile+")")
+	return cmd
+}
+
+// applyOptions are the settings of `agent apply` beyond those of every
+// mutating command.
+type applyOptions struct {
+	requireApproval bool
+	maxAge          time.Duration
+}
+
+func (a *app) applyCommand() *cobra.Command {
+	o := &applyOptions{}
+	mf := &mutateFlags{}
+	var (
+		path     string
+		p        *plan.Plan
+		digest   string
+		approver string
+	)
+	cmd := &cobra.Command{
+		Use:   "apply PLAN",
+		Short: "Apply a reviewed plan: offboard and revoke as it says, verified and audited",
+		Long: `apply reads the page again, drops the actions that are already done (the target
+is gone) and says so, and refuses the whole plan (exit 5) when it is older than
+--max-plan-age or when a target's role or state changed in a way the plan did not
+see, listing the differences. Then it offboards and revokes as agent offboard and
+agent revoke do, with every safety rule: never the signed-in user or the last
+Admin, --max-removals (the plan's and the flag's, the stricter wins),
+--allow-domain. Each audit record carries the plan's digest and its approver.
+With --require-approval a plan without an approval, or changed after it, is
+refused (exit 5).`,
+		Example: `  agent apply plan.json --dry-run
+  agent apply plan.json --require-approval --yes`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError("apply takes the plan file, e.g. agent apply plan.json")
+			}
+			return nil
+		},
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := mf.validate(a); err != nil {
+				return err
+			}
+			if o.maxAge <= 0 {
+				return usageError("--max-plan-age must be positive, got %s", o.maxAge)
+			}
+			path = args[0]
+			var err error
+			if p, digest, err = plan.Read(path); err != nil {
+				return usageError("%v", err)
+			}
+			if ws := a.config().Workspace; ws != "" && ws != p.Workspace {
+				return fmt.Errorf("%w: it was made for workspace %s, not %s", plan.ErrOtherWorkspace, p.Workspace, ws)
+			}
+			ap, err := plan.CheckApproval(path, digest)
+			switch {
+			case err == nil:
+				approver = ap.By
+			case errors.Is(err, plan.ErrNotApproved) && !o.requireApproval:
+			default:
+				return err
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			mu := &mutation{a: a, flags: mf, command: "apply " + short12(digest), targets: planTargets(p),
+				auditOptions: []audit.Option{audit.WithPlan(digest, approver)},
+				run: func(s *session, b flows.Batch) ([]flows.Result, error) {
+					return a.applyPlan(ctx, s, p, o, mf, b)
+				}}
+			return mu.execute(cmd)
+		},
+	}
+	mf.register(cmd, true)
+	cmd.Flags().BoolVar(&o.requireApproval, "require-approval", false, "refuse a plan that is not approved, or changed after its approval (exit 5)")
+	cmd.Flags().DurationVar(&o.maxAge, "max-plan-age", plan.DefaultMaxAge, "refuse a plan older than this (exit 5)")
+	return cmd
+}
+
+func short12(d string) string {
+	if len(d) > 12 {
+		return d[:12]
+	}
+	return d
+}
+
+// planTargets lists the plan's emails, each once, in order.
+func planTargets(p *plan.Plan) []string {
+	var out []string
+	for _, a := range p.Actions {
+		if !slices.ContainsFunc(out, func(e string) bool { return roster.SameEmail(e, a.Email) }) {
+			out = append(out, a.Email)
+		}
+	}
+	return out
+}
+
+// applyPlan reads the page, checks the plan against it, and runs the
+// actions still to do through the offboard and revoke flows.
+func (a *app) applyPlan(ctx context.Context, s *session, p *plan.Plan, o *applyOptions, mf *mutateFlags, b flows.Batch) ([]flows.Result, error) {
+	r, err := s.team.List(ctx, s.cfg.Workspace)
+	if err != nil {
+		return nil, err
+	}
+	c, err := plan.Check(p, r, a.now(), o.maxAge)
+	if err != nil {
+		return nil, err
+	}
+	b.Policy = applyPolicy(p.Limits, mf.policy())
+	var results []flows.Result
+	for _, d := range c.Done {
+		res := flows.Result{Email: d.Email, Action: flows.AlreadyAbsent, Detail: "already done: " + d.Email + " is gone since the plan was made"}
+		if b.OnResult != nil {
+			b.OnResult(res)
+		}
+		results = append(results, res)
+	}
+	var off, rev []string
+	for _, act := range c.Do {
+		if act.Action == plan.Offboard {
+			off = append(off, act.Email)
+		} else {
+			rev = append(rev, act.Email)
+		}
+	}
+	if len(off)+len(rev) > b.Policy.MaxRemovals {
+		// one bound over the whole plan, not per flow
+		err := fmt.Errorf("%w: the plan holds %d removals still to do, more than %d (--max-removals and the plan's limit): nothing was removed", agent.ErrRefused, len(off)+len(rev), b.Policy.MaxRemovals)
+		for _, e := range append(off, rev...) {
+			res := flows.Result{Email: e, Action: flows.Refused, Detail: err.Error(), Err: err}
+			if b.OnResult != nil {
+				b.OnResult(res)
+			}
+			results = append(results, res)
+		}
+		return results, nil
+	}
+	if len(off) > 0 {
+		rs, err := s.team.Offboard(ctx, off, b)
+		results = append(results, rs...)
+		if err != nil {
+			return results, err
+		}
+	}
+	if len(rev) > 0 {
+		rs, err := s.team.Revoke(ctx, rev, b)
+		results = append(results, rs...)
+		if err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+// applyPolicy is the stricter of the plan's limits and the flags': the
+// smaller removal bound, and the domains both allow.
+func applyPolicy(l plan.Limits, flags flows.Policy) flows.Policy {
+	out := flags
+	if l.MaxRemovals > 0 && (out.MaxRemovals == 0 || l.MaxRemovals < out.MaxRemovals) {
+		out.MaxRemovals = l.MaxRemovals
+	}
+	switch {
+	case len(l.AllowDomains) == 0:
+	case len(out.AllowDomains) == 0:
+		out.AllowDomains = l.AllowDomains
+	default:
+		var both []string
+		for _, d := range out.AllowDomains {
+			for _, e := range l.AllowDomains {
+				if strings.EqualFold(strings.TrimPrefix(d, "@"), strings.TrimPrefix(e, "@")) {
+					both = append(both, d)
+				}
+			}
+		}
+		if len(both) == 0 {
+			both = []string{"(none: the plan's and the flag's domains do not meet)"}
+		}
+		out.AllowDomains = both
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clay-agent/clay-agent/agent/idp"
+	"github.com/clay-agent/clay-agent/agent/roster"
+	"github.com/clay-agent/clay-agent/agent/textsafe"
+)
+
+func init() { registerCommand((*app).reconcileCommand) }
+
+// reconcileOptions are the settings of `agent reconcile`: an Options
+// struct that tests can fill without flags.
+type reconcileOptions struct {
+	idp      idpFlags
+	output   string
+	csvRaw   bool
+	detailed bool
+}
+
+func (a *app) reconcileCommand() *cobra.Command {
+	o := &reconcileOptions{}
+	cmd := &cobra.Command{
+		Use:   "reconcile",
+		Short: "Compare Clay's members with the identity provider: who should not have a seat",
+		Long: `reconcile reads the identity sources (--idp, repeatable: a person is active if
+any source says so), then the Team page once, and prints one finding per member
+and per pending invitation:
+
+  active            active in the identity provider
+  inactive-in-idp   the source says disabled, suspended or deprovisioned, yet the
+                    person still has a seat
+  not-in-idp        no source knows the address, and it is at a company domain
+  external          no source knows the address, and it is not at a company
+                    domain (contractors, guests)
+  unreadable        a row whose address the agent could not read
+
+Invitations get the same words with an "invitation-" prefix. Addresses compare
+whole and ignoring case, with the aliases the sources give (Entra proxyAddresses
+and otherMails, Okta login and secondEmail) and --domain-alias. Bad sources exit
+with 2 before any browser starts; a live directory that fails midway exits with
+1 and no findings. Exit 0 whenever the reconciliation ran; with
+--detailed-exitcode, 7 when any finding is not active.`,
+		Example: `  agent reconcile --idp entra-users.csv --company-domain corp.com
+  agent reconcile --idp okta:https://corp.okta.com --okta-token-file /run/secrets/okta -o json
+  agent reconcile --idp users.csv --idp-column email=Mail,status=State --idp-active enabled`,
+		Args: noArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			a.jsonErrors = o.output == "json"
+			if err := checkFormat(o.output); err != nil {
+				return err
+			}
+			if err := checkCSVRaw(o.csvRaw, o.output); err != nil {
+				return err
+			}
+			return o.idp.validate(a)
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runReconcile(cmd.Context(), o)
+		},
+	}
+	o.idp.register(cmd.Flags())
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table, json or csv")
+	registerCSVRaw(cmd, &o.csvRaw)
+	cmd.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "exit 7 when any finding is not active")
+	return cmd
+}
+
+// runReconcile loads the sources, reads the Team page and prints the
+// findings.
+func (a *app) runReconcile(ctx context.Context, o *reconcileOptions) error {
+	rep, _, _, err := a.reconcileLive(ctx, &o.idp)
+	if err != nil {
+		return err
+	}
+	if err := writeReport(a.stdout, rep, o.output, o.csvRaw); err != nil {
+		return err
+	}
+	if o.detailed && notAllActive(rep) {
+		return &exitError{code: exitFindings}
+	}
+	return nil
+}
+
+// reconcileLive loads the sources first (bad input never starts a
+// browser), then reads the Team page and reconciles it.
+func (a *app) reconcileLive(ctx context.Context, f *idpFlags) (*idp.Report, *roster.Roster, []*idp.Directory, error) {
+	dirs, err := f.load(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, err := a.openSession(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer s.close()
+	r, err := s.team.List(ctx, s.cfg.Workspace)
+	if err != nil {
+		return nil, nil, nil, s.fail("reconcile", err)
+	}
+	rep, err := f.reconcile(r, dirs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return rep, r, dirs, nil
+}
+
+// notAllActive reports whether any finding is not active.
+func notAllActive(rep *idp.Report) bool {
+	for _, row := range rep.Findings {
+		if row.Finding != idp.FindingActive && row.Finding != idp.FindingInvitationActive {
+			return true
+		}
+	}
+	return false
+}
+
+// writeReport prints the findings as a table (escaped), JSON (exact) or
+// CSV (formulas neutralised unless csvRaw).
+func writeReport(w io.Writer, rep *idp.Report, format string, csvRaw bool) error {
+	switch format {
+	case "json":
+		out := struct {
+			Findings []idp.Row           `json:"findings"`
+			Summary  map[idp.Finding]int `json:"summary"`
+		}{Findings: rep.Findings, Summary: rep.Summary}
+		if out.Findings == nil {
+			out.Findings = []idp.Row{}
+		}
+		if out.Summary == nil {
+			out.Summary = map[idp.Finding]int{}
+		}
+		return writeJSON(w, out)
+	case "csv":
+		cw := &csvWriter{w: csv.NewWriter(w), raw: csvRaw}
+		cw.w.UseCRLF = true
+		if err := cw.write("email", "name", "kind", "role", "finding", "idp_status", "source"); err != nil {
+			return err
+		}
+		for _, r := range rep.Findings {
+			if err := cw.write(r.Email, r.Name, string(r.Kind), string(r.Role), string(r.Finding), r.IdPStatus, r.Source); err != nil {
+				return err
+			}
+		}
+		cw.w.Flush()
+		return cw.w.Error()
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FINDING\tEMAIL\tROLE\tIDP STATUS\tSOURCE\tNAME")
+	for _, r := range rep.Findings {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Finding, textsafe.Terminal(r.Email), textsafe.Terminal(string(r.Role)),
+			orDash(textsafe.Terminal(r.IdPStatus)), orDash(textsafe.Terminal(r.Source)), oneLine(r.Name))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	for _, f := range idp.Findings {
+		if n := rep.Summary[f]; n > 0 {
+			fmt.Fprintf(w, "%d %s\n", n, f)
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
