@@ -43,7 +43,7 @@ func (a *app) batchCommand(spec batchSpec) *cobra.Command {
 			run: func(s *session, b flows.Batch) ([]flows.Result, error) {
 				return spec.run(cmd.Context(), s, targets, b)
 			}}
-		return mu.execute(cmd)
+		return mu.execute(cmd.Context())
 	}
 	cmd.Flags().StringArrayVar(&emails, "email", nil, spec.emailHelp)
 	cmd.Flags().StringVar(&fromFile, "from-file", "", "a file of emails, one per line (- for standard input)")
@@ -102,7 +102,7 @@ func (a *app) roleCommand(spec roleSpec) *cobra.Command {
 				}
 				return []flows.Result{r}, err
 			}}
-		return mu.execute(cmd)
+		return mu.execute(cmd.Context())
 	}
 	cmd.Flags().StringVar(&email, "email", "", spec.emailHelp)
 	cmd.Flags().StringVar(&roleName, "role", spec.defaultRole, "Admin, Editor, Viewer or Sales rep")

@@ -113,9 +113,8 @@ type mutation struct {
 // plan the audit run, open the browser, (on a terminal) show the plan and
 // ask, run the flow with evidence and audit records per target, print the
 // results and return the worst outcome's exit code.
-func (mu *mutation) execute(cmd *cobra.Command) error {
+func (mu *mutation) execute(ctx context.Context) error {
 	a, m := mu.a, mu.flags
-	ctx := cmd.Context()
 	cfg := a.config()
 	if err := cfg.Validate(); err != nil {
 		return err

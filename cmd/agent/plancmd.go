@@ -315,7 +315,7 @@ refused (exit 5).`,
 				run: func(s *session, b flows.Batch) ([]flows.Result, error) {
 					return a.applyPlan(ctx, s, p, o, mf, b)
 				}}
-			return mu.execute(cmd)
+			return mu.execute(cmd.Context())
 		},
 	}
 	mf.register(cmd, true)

@@ -47,6 +47,13 @@ type serveOptions struct {
 	probe      bool
 	probeEvery time.Duration
 	snap       snapshotOptions
+	// idp, when it names sources, reconciles each snapshot with them;
+	// autoApply then offboards inactive-in-idp seats through a plan, at
+	// most autoMax per run.
+	idp          idpFlags
+	autoApply    bool
+	autoMax      int
+	auditKeyFile string
 
 	// sched is built by validate.
 	sched schedule.Schedule
@@ -98,6 +105,20 @@ func (o *serveOptions) validate(a *app, cmd *cobra.Command) error {
 	if err := o.snap.validate(a); err != nil {
 		return err
 	}
+	if len(o.idp.sources) > 0 {
+		if err := o.idp.validate(a); err != nil {
+			return err
+		}
+	}
+	if o.autoApply && len(o.idp.sources) == 0 {
+		return usageError("--auto-apply needs --idp: the sources that say who is inactive")
+	}
+	if o.autoMax < 1 {
+		return usageError("--auto-apply-max-removals must be at least 1")
+	}
+	if _, err := a.readAuditKey("--audit-key-file", o.auditKeyFile); err != nil {
+		return err
+	}
 	return a.config().Validate()
 }
 
@@ -130,6 +151,13 @@ clay_agent_page_control_ok{control="remove"} (etc.) to 0, and the webhook gets
 one message when the drift begins and one when it ends, never every night in
 between. --probe=false turns the probe off.
 
+With --idp it reconciles each snapshot with the identity sources (as agent
+reconcile does, on the roster just read): /metrics sets clay_agent_seats{finding}
+and the webhook gets a message listing the findings that are new since the last
+run. --auto-apply then offboards the inactive-in-idp seats through a plan file
+(kept in --dir/plans) applied as agent apply does, at most
+--auto-apply-max-removals per run, audited with the plan's digest.
+
 SIGINT or SIGTERM stops it: no new run starts, a running one gets
 --grace-period to finish and is cancelled after that. Snapshot files are
 written atomically, so an abandoned run leaves no file behind. It then exits
@@ -158,6 +186,10 @@ starts listening: a bad flag exits with 2, an expired session with 3.`,
 	f.DurationVar(&o.runTimeout, "run-timeout", defaultServeRunTimeout, "cancel a snapshot that takes longer than this (0: no limit)")
 	f.BoolVar(&o.probe, "probe", true, "after each snapshot, prove every control the flows need, as agent doctor does (--probe=false: no probe)")
 	f.DurationVar(&o.probeEvery, "probe-every", 0, "probe on this interval instead of after each snapshot, e.g. 1h")
+	o.idp.register(f)
+	f.BoolVar(&o.autoApply, "auto-apply", false, "with --idp: after each snapshot, offboard inactive-in-idp seats (and revoke such invitations) through a plan, audited as agent apply")
+	f.IntVar(&o.autoMax, "auto-apply-max-removals", 3, "the most removals one --auto-apply run may make; more refuses the whole run")
+	f.StringVar(&o.auditKeyFile, "audit-key-file", "", "sign --auto-apply's audit records with the key in this file (env "+envAuditKeyFile+")")
 	o.snap.register(f)
 	return cmd
 }
@@ -204,9 +236,18 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 		defer busy.Unlock()
 		a.probeForServe(ctx, log, drift, o.snap.hook, cfg.Workspace)
 	}
+	var rec *reconciler
+	if len(o.idp.sources) > 0 {
+		if rec, err = newReconciler(a, o, metrics, log, cfg.Workspace); err != nil {
+			return err
+		}
+	}
 	job := func(ctx context.Context) (*snapshot.Result, error) {
 		busy.Lock()
 		res, err := a.takeSnapshot(ctx, &o.snap)
+		if err == nil && rec != nil && res.Roster != nil {
+			rec.run(ctx, res.Roster)
+		}
 		busy.Unlock()
 		if err == nil && o.probe && o.probeEvery == 0 {
 			probe(ctx)

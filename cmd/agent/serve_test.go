@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clay-agent/clay-agent/agent/plan"
 	"github.com/clay-agent/clay-agent/agent/schedule"
 	"github.com/clay-agent/clay-agent/agent/snapshot"
 	"github.com/clay-agent/clay-agent/agent/webhook"
@@ -490,4 +491,62 @@ func TestServeReportsPageDrift(t *testing.T) {
 	r := s.stop(t, 60*time.Second)
 	assert.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "page drift began")
+}
+
+// TestServeReconcilesAndAutoApplies: with --idp, each snapshot is
+// reconciled: the findings go on /metrics, the new ones to the webhook,
+// and --auto-apply offboards the inactive-in-idp seats through a plan,
+// audited with its digest.
+func TestServeReconcilesAndAutoApplies(t *testing.T) {
+	e := startE2E(t, fixtures.WithRendition(fixtures.RenditionTable))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
+	logPath := filepath.Join(e.Dir, "audit.jsonl")
+	var (
+		mu       sync.Mutex
+		findings []map[string]any
+	)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		if f, ok := body["findings"].(map[string]any); ok {
+			mu.Lock()
+			findings = append(findings, f)
+			mu.Unlock()
+		}
+	}))
+	t.Cleanup(hook.Close)
+	dir := filepath.Join(e.Dir, "snapshots")
+	s := startServe(t, map[string]string{webhook.EnvURL: hook.URL, envAuditLog: logPath},
+		e.serveArgs(dir, "--snapshot-every", "1h", "--run-on-start", "--probe=false",
+			"--idp", idpTestdata("okta-users.json"), "--company-domain", "acme.test", "--auto-apply")...)
+	s.waitHealth(t, 90*time.Second, func(_ int, st schedule.Status) bool { return !st.LastSuccess.IsZero() })
+
+	_, metrics := s.get(t, "/metrics")
+	assert.Contains(t, metrics, "\nclay_agent_seats{finding=\"inactive-in-idp\"} 1\n")
+	assert.Contains(t, metrics, "\nclay_agent_seats{finding=\"not-in-idp\"} 1\n")
+	assert.Contains(t, metrics, "\nclay_agent_seats{finding=\"invitation-inactive-in-idp\"} 1\n")
+
+	mu.Lock()
+	require.Len(t, findings, 1, "one message with the new findings")
+	news, _ := findings[0]["new"].([]any)
+	mu.Unlock()
+	assert.Len(t, news, 5, "inactive-in-idp, not-in-idp, external and two invitations: %v", news)
+
+	assert.False(t, serverHasMember(e.Server, "john.smith@acme.test"), "auto-apply offboarded the inactive seat")
+	_, pending := serverInvitation(e.Server, "pending.one@acme.test")
+	assert.False(t, pending)
+	assert.True(t, serverHasMember(e.Server, "tom.becker@acme.test"), "not-in-idp is never auto-applied")
+	plans, err := filepath.Glob(filepath.Join(dir, "plans", "auto-*.json"))
+	require.NoError(t, err)
+	require.Len(t, plans, 1)
+	_, digest, err := plan.Read(plans[0])
+	require.NoError(t, err)
+	recs := lastRun(t, readAudit(t, logPath))
+	assert.Contains(t, trail(recs), "removed john.smith@acme.test")
+	for _, rec := range recs {
+		assert.Equal(t, digest, rec.Plan)
+		assert.Equal(t, autoApprover, rec.ApprovedBy)
+	}
+	r := s.stop(t, 60*time.Second)
+	assert.Equal(t, exitOK, r.code, r.stderr)
 }
