@@ -106,7 +106,9 @@ func (r *Report) Count(f Finding) int { return r.Summary[f] }
 // ignoring ASCII case, equals one of companyDomains whole: a subdomain is
 // another domain, and so is "acme.test.co" to "acme.test". When
 // companyDomains is empty, the domains of the indexed people who are not
-// guests are taken (Index.Domains). Either way, the From domain of a
+// guests are taken (Index.Domains); give them explicitly when a directory
+// lists people of other organisations other than as Entra guests, or
+// their domains count as the company's. Either way, the From domain of a
 // DomainAlias whose To is a company domain counts too. Errors wrap
 // ErrBadOption.
 func Reconcile(r *roster.Roster, ix *Index, companyDomains []string) (*Report, error) {
