@@ -9,11 +9,8 @@ import (
 	"strings"
 )
 
-// Entra's userType values.
-const (
-	entraMember = "Member"
-	entraGuest  = "Guest"
-)
+// entraGuest is the userType of an account from another organisation.
+const entraGuest = "Guest"
 
 // entraStatus is the raw status of an Entra account: its accountEnabled
 // value as written, and its userType when that is Guest.

@@ -47,11 +47,12 @@ func loadGraph(ctx context.Context, s Spec, cfg *config) (*Directory, error) {
 	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("%w: %s: bad Graph URL", ErrBadOption, src)
 	}
-	f := &fetcher{cfg: cfg, source: src}
+	f := &fetcher{cfg: cfg, source: src, secrets: []string{secret}}
 	token, err := graphToken(ctx, f, login, s.Tenant, clientID, secret)
 	if err != nil {
 		return nil, liveError(src, "token request", err, "check the client id and secret from $"+EnvAzureClientID+" and "+from, secret)
 	}
+	f.secrets = append(f.secrets, token)
 	users, err := graphList(ctx, f, token, base)
 	if err != nil {
 		return nil, liveError(src, "user list", err, "the app needs the User.Read.All application permission, with admin consent", secret, token)

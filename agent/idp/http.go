@@ -27,6 +27,8 @@ const userAgent = "clay-agent-idp"
 type fetcher struct {
 	cfg    *config
 	source string
+	// secrets are taken out of what the fetcher logs.
+	secrets []string
 }
 
 // response is a successful response, read whole.
@@ -95,7 +97,7 @@ func (f *fetcher) do(ctx context.Context, newReq func(ctx context.Context) (*htt
 		}
 		if attempts < f.cfg.maxAttempts {
 			f.cfg.log.Warn("identity provider request failed; retrying",
-				zap.String("source", f.source), zap.Int("attempt", attempts), zap.Error(err))
+				zap.String("source", f.source), zap.Int("attempt", attempts), zap.Error(scrub(err, f.secrets...)))
 		}
 		return nil, retry.RetryableError(err)
 	})

@@ -64,9 +64,8 @@ func ParseDomainAlias(s string) (DomainAlias, error) {
 
 // Match is what the sources say about one address.
 type Match struct {
-	// Email is the directory address that matched (normalized): the
-	// looked-up address itself, one of its aliases' owner's addresses,
-	// or its form at another domain through a DomainAlias.
+	// Email is the address that matched, normalized: the looked-up
+	// address, or its form at another domain when ViaDomain is true.
 	Email string `json:"email"`
 	// Primary is the primary address of the matched account.
 	Primary string `json:"primary"`

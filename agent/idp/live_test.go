@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/clay-agent/clay-agent/agent/idp"
 )
@@ -571,4 +573,29 @@ func TestGraphNextLinkToAnotherHostIsRefused(t *testing.T) {
 	require.ErrorIs(t, err, idp.ErrIncomplete)
 	u, _ := url.Parse(other.URL)
 	assert.Contains(t, err.Error(), "another host ("+u.Host+")")
+}
+
+func TestRetriesAreLogged(t *testing.T) {
+	f := newFakeOkta(t, 50)
+	f.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
+		if n == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, `{"errorSummary":"overloaded (%s)"}`, r.Header.Get("Authorization"))
+			return true
+		}
+		return false
+	}
+	core, logs := observer.New(zap.DebugLevel)
+	_, err := idp.Load(context.Background(), f.spec(), oktaEnv(), fastRetry, idp.WithLogger(zap.New(core)))
+	require.NoError(t, err)
+	warns := logs.FilterLevelExact(zap.WarnLevel).All()
+	require.Len(t, warns, 1)
+	assert.Contains(t, warns[0].ContextMap()["error"], "HTTP 503")
+	assert.Equal(t, "okta:"+f.srv.URL, warns[0].ContextMap()["source"])
+	assert.Len(t, logs.FilterMessage("identity provider page read").All(), 2)
+	for _, e := range logs.All() {
+		for _, v := range e.ContextMap() {
+			assert.NotContains(t, fmt.Sprint(v), oktaToken)
+		}
+	}
 }

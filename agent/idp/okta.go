@@ -170,7 +170,7 @@ func parseOktaCSV(b *builder, t *table) error {
 		name := oktaName(cell(row, firstCol), cell(row, lastCol), cell(row, displayCol))
 		r, err := oktaRecord(cell(row, statusCol), cell(row, loginCol), cell(row, emailCol), cell(row, secondCol), name, where)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w; a CSV from another system is read as csv:PATH with a column mapping", err)
 		}
 		if err := b.add(r); err != nil {
 			return err

@@ -50,7 +50,7 @@ func loadOkta(ctx context.Context, s Spec, cfg *config) (*Directory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadSource, src, err)
 	}
-	f := &fetcher{cfg: cfg, source: src}
+	f := &fetcher{cfg: cfg, source: src, secrets: []string{token}}
 	var users []oktaUser
 	for _, filter := range []string{"", oktaDeprovisionedFilter} {
 		q := url.Values{"limit": {oktaPageLimit}}

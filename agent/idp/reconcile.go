@@ -106,7 +106,9 @@ func (r *Report) Count(f Finding) int { return r.Summary[f] }
 // ignoring ASCII case, equals one of companyDomains whole: a subdomain is
 // another domain, and so is "acme.test.co" to "acme.test". When
 // companyDomains is empty, the domains of the indexed people who are not
-// guests are taken (Index.Domains). Either way, the From domain of a
+// guests are taken (Index.Domains); give them explicitly when a directory
+// lists people of other organisations other than as Entra guests, or
+// their domains count as the company's. Either way, the From domain of a
 // DomainAlias whose To is a company domain counts too. Errors wrap
 // ErrBadOption.
 func Reconcile(r *roster.Roster, ix *Index, companyDomains []string) (*Report, error) {
@@ -162,7 +164,7 @@ func Reconcile(r *roster.Roster, ix *Index, companyDomains []string) (*Report, e
 		}
 		rows = append(rows, Row{Name: u.Text, Kind: kind, Finding: forKind(FindingUnreadable, kind)})
 	}
-	slices.SortStableFunc(rows, compareRows)
+	sortRows(rows)
 
 	rep := &Report{Findings: rows, Summary: make(map[Finding]int)}
 	for _, row := range rows {
@@ -171,17 +173,26 @@ func Reconcile(r *roster.Roster, ix *Index, companyDomains []string) (*Report, e
 	return rep, nil
 }
 
-func kindOrder(k Kind) int {
-	if k == KindInvitation {
-		return 1
+// sortRows sorts rows by kind (members first), then by normalized
+// address, then by name, keeping the roster's order among equals.
+func sortRows(rows []Row) {
+	type keyed struct {
+		kind int
+		addr string
+		row  Row
 	}
-	return 0
-}
-
-func compareRows(a, b Row) int {
-	return cmp.Or(
-		cmp.Compare(kindOrder(a.Kind), kindOrder(b.Kind)),
-		strings.Compare(roster.NormalizeEmail(a.Email), roster.NormalizeEmail(b.Email)),
-		strings.Compare(a.Name, b.Name),
-	)
+	ks := make([]keyed, len(rows))
+	for i, r := range rows {
+		kind := 0
+		if r.Kind == KindInvitation {
+			kind = 1
+		}
+		ks[i] = keyed{kind: kind, addr: roster.NormalizeEmail(r.Email), row: r}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		return cmp.Or(cmp.Compare(a.kind, b.kind), strings.Compare(a.addr, b.addr), strings.Compare(a.row.Name, b.row.Name))
+	})
+	for i, k := range ks {
+		rows[i] = k.row
+	}
 }
