@@ -167,6 +167,10 @@ type Record struct {
 	// ApprovedBy who approved it; both empty for other runs.
 	Plan       string `json:"plan,omitempty"`
 	ApprovedBy string `json:"approved_by,omitempty"`
+	// Request is the id of the request a run serves (a SCIM request), and
+	// Client who sent it; both empty for command-line runs.
+	Request string `json:"request,omitempty"`
+	Client  string `json:"client,omitempty"`
 	// Prev is the hex SHA-256 of the previous line, or Genesis.
 	Prev string `json:"prev"`
 	// MAC is the hex HMAC-SHA256 of the record's canonical bytes under the

@@ -30,6 +30,8 @@ type Run struct {
 	id      string
 	command string
 	targets []string
+	// request and client name the request the run serves, if any.
+	request, client string
 
 	mu       sync.Mutex
 	inPlan   map[string]bool
@@ -42,7 +44,7 @@ type Run struct {
 // Plan starts a run of command over targets and writes its "planned"
 // record. ctx is the run's context: if it is done when Finish is called
 // with a nil error, the run still counts as aborted, with ctx's cause.
-func (l *Log) Plan(ctx context.Context, command string, targets []string) *Run {
+func (l *Log) Plan(ctx context.Context, command string, targets []string, opts ...RunOption) *Run {
 	id := NewID()
 	r := &Run{
 		log:     l,
@@ -51,6 +53,9 @@ func (l *Log) Plan(ctx context.Context, command string, targets []string) *Run {
 		command: command,
 		targets: append([]string(nil), targets...),
 		state:   make(map[string]string, len(targets)),
+	}
+	for _, o := range opts {
+		o(r)
 	}
 	r.inPlan = make(map[string]bool, len(targets))
 	for _, t := range targets {
@@ -66,9 +71,20 @@ func (l *Log) Plan(ctx context.Context, command string, targets []string) *Run {
 		Targets: r.targets,
 		Outcome: OutcomePlanned,
 		Detail:  fmt.Sprintf("%d target(s)", len(targets)),
+		Request: r.request,
+		Client:  r.client,
 	})
 	r.noteErr(err)
 	return r
+}
+
+// RunOption configures a Run.
+type RunOption func(*Run)
+
+// WithRequest puts the id of the request a run serves, and the client
+// that sent it, on every record of the run (e.g. a SCIM request).
+func WithRequest(id, client string) RunOption {
+	return func(r *Run) { r.request, r.client = id, client }
 }
 
 // ID returns the run's ID, which every record of the run carries as
@@ -129,6 +145,8 @@ func (r *Run) Done(target, outcome, detail string, before any, evidence []string
 		Outcome:  outcome,
 		Detail:   detail,
 		Evidence: evidence,
+		Request:  r.request,
+		Client:   r.client,
 	})
 	r.noteErr(err)
 	return err
@@ -168,6 +186,7 @@ func (r *Run) Finish(err error) error {
 	write := func(rec Record) {
 		rec.RunID = r.id
 		rec.Command = r.command
+		rec.Request, rec.Client = r.request, r.client
 		if _, err := r.log.Append(rec); err != nil {
 			errs = append(errs, err)
 		}
