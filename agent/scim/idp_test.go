@@ -144,14 +144,14 @@ func TestEntraSequence(t *testing.T) {
 	require.Len(t, resources(t, r), 1)
 
 	create := map[string]any{
-		"schemas":    []string{scim.SchemaUser, scim.SchemaEnterpriseUser},
-		"externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
-		"userName":   "sam@acme.test",
-		"active":     true,
-		"emails":     []any{map[string]any{"type": "work", "value": "sam@acme.test"}},
-		"meta":       map[string]any{"resourceType": "User"},
-		"name":       map[string]any{"formatted": "Sam Smith", "familyName": "Smith", "givenName": "Sam"},
-		"roles":      []any{},
+		"schemas":                 []string{scim.SchemaUser, scim.SchemaEnterpriseUser},
+		"externalId":              "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+		"userName":                "sam@acme.test",
+		"active":                  true,
+		"emails":                  []any{map[string]any{"type": "work", "value": "sam@acme.test"}},
+		"meta":                    map[string]any{"resourceType": "User"},
+		"name":                    map[string]any{"formatted": "Sam Smith", "familyName": "Smith", "givenName": "Sam"},
+		"roles":                   []any{},
 		scim.SchemaEnterpriseUser: map[string]any{"department": "Sales", "manager": map[string]any{"value": "boss"}},
 	}
 	r = h.do(http.MethodPost, "/scim/v2/Users", create)

@@ -127,7 +127,11 @@ func seqKey(n uint64) []byte {
 }
 
 // timeKey is a key ordered by time, unique by the sequence number n.
+// Times before 1970 count as 1970.
 func timeKey(t time.Time, n uint64) []byte {
+	if t.Before(time.Unix(0, 0)) {
+		t = time.Unix(0, 0)
+	}
 	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())), n)
 }
 
