@@ -238,7 +238,7 @@ func (b *fakeBackend) present(email string) bool {
 
 // harness runs a server with its worker.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *scim.Server
 	handler http.Handler
 	be      *fakeBackend
@@ -249,7 +249,7 @@ type harness struct {
 }
 
 // newHarness starts a server on a new state file; mods change the config.
-func newHarness(t *testing.T, be *fakeBackend, mods ...func(*scim.Config)) *harness {
+func newHarness(t testing.TB, be *fakeBackend, mods ...func(*scim.Config)) *harness {
 	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
 	cfg := scim.Config{
@@ -268,7 +268,7 @@ func newHarness(t *testing.T, be *fakeBackend, mods ...func(*scim.Config)) *harn
 	return startHarness(t, be, cfg, logs)
 }
 
-func startHarness(t *testing.T, be *fakeBackend, cfg scim.Config, logs *observer.ObservedLogs) *harness {
+func startHarness(t testing.TB, be *fakeBackend, cfg scim.Config, logs *observer.ObservedLogs) *harness {
 	t.Helper()
 	srv, err := scim.New(cfg)
 	require.NoError(t, err)

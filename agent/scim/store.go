@@ -92,6 +92,9 @@ func openStore(path string, now time.Time) (*store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("scim: state store %s: %w", path, err)
 	}
+	// Request log entries of concurrent requests share a commit; one
+	// request alone waits at most this long for company.
+	db.MaxBatchDelay = time.Millisecond
 	s := &store{db: db}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
