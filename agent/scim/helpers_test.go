@@ -45,6 +45,8 @@ type fakeBackend struct {
 	refuse    map[string]error
 	rosterErr error
 	rosters   int
+	// panicOn makes the mutation "op email" panic.
+	panicOn string
 }
 
 func newFakeBackend() *fakeBackend {
@@ -87,8 +89,11 @@ func (b *fakeBackend) Roster(context.Context) (*roster.Roster, error) {
 func (b *fakeBackend) enter(ctx context.Context, what string) error {
 	b.mu.Lock()
 	b.calls[what]++
-	gate, started := b.gate, b.started
+	gate, started, panics := b.gate, b.started, b.panicOn == what
 	b.mu.Unlock()
+	if panics {
+		panic("boom: " + what)
+	}
 	if started != nil {
 		started <- what
 	}

@@ -93,6 +93,17 @@ type call struct {
 	entry *LogEntry
 	req   Request
 	base  string
+	// deadline bounds the request's waits (for a roster read, then for
+	// its actions) together: MutationWait from its start.
+	deadline time.Time
+}
+
+// wait returns how long the request may still wait, at most limit.
+func (c *call) wait(limit time.Duration) time.Duration {
+	if c.deadline.IsZero() {
+		return limit
+	}
+	return min(limit, max(0, time.Until(c.deadline)))
 }
 
 type callKey struct{}
@@ -180,6 +191,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		Time: start, RequestID: requestID(r), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Op: string(routeUnknown),
 	}}
 	c.req.ID = c.entry.RequestID
+	c.deadline = time.Now().Add(s.cfg.MutationWait)
 	sw := &statusWriter{ResponseWriter: w}
 	w = sw
 	w.Header().Set(RequestIDHeader, c.entry.RequestID)

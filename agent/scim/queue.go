@@ -290,7 +290,7 @@ func (s *Server) await(ctx context.Context, ws []*waiter) *apiError {
 	if len(ws) == 0 {
 		return nil
 	}
-	timer := time.NewTimer(s.cfg.MutationWait)
+	timer := time.NewTimer(callOf(ctx).wait(s.cfg.MutationWait))
 	defer timer.Stop()
 	for _, w := range ws {
 		select {
@@ -354,7 +354,7 @@ func (s *Server) ensureFresh(ctx context.Context) *apiError {
 	r := s.askRefresh(true)
 	s.mu.Unlock()
 	s.wakeWorker()
-	timer := time.NewTimer(s.cfg.MutationWait)
+	timer := time.NewTimer(callOf(ctx).wait(s.cfg.MutationWait))
 	defer timer.Stop()
 	select {
 	case <-r.done:
@@ -491,7 +491,7 @@ func (s *Server) refresh(ctx context.Context) error {
 	s.mu.Unlock()
 
 	start := time.Now()
-	ro, err := s.cfg.Backend.Roster(ctx)
+	ro, err := s.readRoster(ctx)
 	s.metrics.action.WithLabelValues(actionRoster).Observe(time.Since(start).Seconds())
 	var storeErr error
 	if err == nil && ro == nil {
@@ -519,6 +519,17 @@ func (s *Server) refresh(ctx context.Context) error {
 		s.log.Debug("read the Clay roster", zap.Int("members", len(ro.Members)), zap.Int("invitations", len(ro.Invitations)))
 	}
 	return storeErr
+}
+
+// readRoster calls the backend for the roster; a panic is a failed read.
+func (s *Server) readRoster(ctx context.Context) (ro *roster.Roster, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("backend panic", zap.String("op", actionRoster), zap.Any("panic", p))
+			ro, err = nil, fmt.Errorf("%w: %v", errBackendPanic, p)
+		}
+	}()
+	return s.cfg.Backend.Roster(ctx)
 }
 
 // syncRoster brings the users in line with the roster r: every member
@@ -665,8 +676,18 @@ func (s *Server) runJob(ctx context.Context, j *job) error {
 	return nil
 }
 
-// act calls the backend for j.
-func (s *Server) act(ctx context.Context, j *job) (flows.Result, error) {
+// errBackendPanic marks a backend call that panicked.
+var errBackendPanic = errors.New("the backend panicked")
+
+// act calls the backend for j. A panic is the job's failure, not the
+// worker's end.
+func (s *Server) act(ctx context.Context, j *job) (res flows.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("backend panic", zap.Uint64("job", j.Seq), zap.Any("panic", p))
+			res, err = flows.Result{Email: j.Email, Action: flows.Failed}, fmt.Errorf("%w: %v", errBackendPanic, p)
+		}
+	}()
 	switch j.Op {
 	case opInvite:
 		return s.cfg.Backend.Invite(ctx, j.Request, j.Email, j.Role)

@@ -333,3 +333,15 @@ func TestRosterFailureAnswers(t *testing.T) {
 	// Discovery does not need the roster.
 	require.Equal(t, http.StatusOK, h.do(http.MethodGet, "/scim/v2/ServiceProviderConfig", nil).Code)
 }
+
+func TestBackendPanicFailsTheJobOnly(t *testing.T) {
+	be := newFakeBackend()
+	be.panicOn = "invite boom@acme.test"
+	h := newHarness(t, be)
+	r := h.do(http.MethodPost, "/scim/v2/Users", oktaUser("boom@acme.test", "boom@acme.test", "B", "M", ""))
+	requireError(t, r, http.StatusBadGateway, "")
+	assert.Contains(t, r.body["detail"], "panicked")
+	r = h.do(http.MethodPost, "/scim/v2/Users", oktaUser("fine@acme.test", "fine@acme.test", "F", "N", ""))
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
+	assert.True(t, h.srv.Health().Worker)
+}
