@@ -171,11 +171,13 @@ func TestEntraSequence(t *testing.T) {
 		map[string]any{"op": "Replace", "path": "name.familyName", "value": "Smith-Jones"},
 		map[string]any{"op": "Add", "path": "displayName", "value": "Sam Smith-Jones"},
 		map[string]any{"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Marketing"},
+		map[string]any{"op": "Add", "path": `roles[primary eq "True"].value`, "value": "User"},
 	))
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
 	assert.Equal(t, []any{map[string]any{"type": "work", "value": "sam.smith@acme.test"}}, r.body["emails"])
 	assert.Equal(t, "Smith-Jones", r.body["name"].(map[string]any)["familyName"])
 	assert.Equal(t, "Marketing", r.body[scim.SchemaEnterpriseUser].(map[string]any)["department"])
+	assert.Equal(t, []any{map[string]any{"primary": true, "value": "User"}}, r.body["roles"])
 	assert.Equal(t, "sam@acme.test", ext(r)["email"], "the Clay address does not move")
 	assert.Equal(t, id, r.str("id"))
 

@@ -46,7 +46,8 @@ func TestParseFilter(t *testing.T) {
 		{in: `emails[value].value eq "a"`, err: true},
 		{in: `userName.first eq "a"`, err: true},
 		{in: `urn:nope:userName eq "a"`, err: true},
-		{in: `active eq "true"`, err: true},
+		{in: `active eq "True"`, path: "active", value: true},
+		{in: `active eq "yes"`, err: true},
 		{in: ``, err: true},
 		{in: `eq "a"`, err: true},
 	}
@@ -74,6 +75,7 @@ func TestParsePath(t *testing.T) {
 		{in: "name.givenName", want: "name.givenName"},
 		{in: "NAME.GIVENNAME", want: "name.givenName"},
 		{in: `emails[type eq "work"].value`, want: `emails[type eq "work"].value`},
+		{in: `roles[primary eq "True"].value`, want: `roles[primary eq true].value`},
 		{in: `members[value eq "abc"]`, err: true}, // not a user attribute
 		{in: "urn:ietf:params:scim:schemas:core:2.0:User:active", want: "active"},
 		{in: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value", want: SchemaEnterpriseUser + ":manager.value"},

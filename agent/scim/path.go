@@ -162,8 +162,17 @@ func parseComparison(a *attribute, s string) (any, error) {
 	if strings.TrimSpace(rest) != "" {
 		return nil, pathError("unexpected %q after the value (only one comparison is supported)", strings.TrimSpace(rest))
 	}
-	switch value.(type) {
+	switch v := value.(type) {
 	case string:
+		if a.Type == typeBoolean {
+			// Entra writes roles[primary eq "True"].
+			switch strings.ToLower(v) {
+			case "true":
+				return true, nil
+			case "false":
+				return false, nil
+			}
+		}
 		if a.Type == typeBoolean || a.Type == typeComplex {
 			return nil, pathError("%s is not a string", a.Name)
 		}
