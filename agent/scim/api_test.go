@@ -160,6 +160,9 @@ func TestConflictModes(t *testing.T) {
 			// An invitation counts as existing too.
 			r = h.do(http.MethodPost, "/scim/v2/Users", oktaUser("ivy@acme.test", "ivy@acme.test", "Ivy", "V", "00uIVY"))
 			assert.Equal(t, tt.status, r.Code, r.Body.String())
+			// A user another client's user holds is a conflict in both modes.
+			r = h.do(http.MethodPost, "/scim/v2/Users", oktaUser("ivy2@okta.example.org", "ivy@acme.test", "Ivy", "V", "00uOTHER"))
+			requireError(t, r, http.StatusConflict, "uniqueness")
 			assert.Zero(t, be.mutations())
 		})
 	}

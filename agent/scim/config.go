@@ -65,8 +65,9 @@ const (
 	// ConflictError answers 409 with scimType uniqueness.
 	ConflictError ConflictMode = iota
 	// ConflictReturnExisting answers 200 with the existing resource,
-	// which takes the request's attributes when no other SCIM client
-	// claimed it (its externalId is unset or the same).
+	// which takes the request's attributes, when its externalId is unset
+	// or the same as the request's; otherwise (another client's user
+	// holds the address) it answers 409 as well.
 	ConflictReturnExisting
 )
 

@@ -55,9 +55,11 @@
 //	GET    /healthz                no token; 200, or 503 with a reason
 //
 // A POST for a user who is already a member or invited answers 409
-// uniqueness (ConflictError), or 200 with the existing resource
-// (ConflictReturnExisting). A POST for an inactive user invites them
-// again, reusing the resource. PATCH understands what Okta and Entra send:
+// uniqueness (ConflictError), or 200 with the existing resource, updated
+// with the request's attributes (ConflictReturnExisting; still 409 when
+// the resource carries another externalId). A POST for an inactive user
+// invites them again, reusing the resource. A userName held by another
+// user is a 409 too. PATCH understands what Okta and Entra send:
 // op names in any case, booleans as "True"/"False", a path-less value
 // object ({"op":"Replace","value":{"active":false}}), paths such as
 // name.givenName, emails[type eq "work"].value and URN-qualified ones;

@@ -361,13 +361,13 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 			if s.cfg.Existing == ConflictError || rec == nil {
 				return newError(http.StatusConflict, typeUniqueness, "%s is already a member or invited (id %s)", email, id)
 			}
-			mode = createExisting
-			if ext := docString(rec.Doc, "externalId"); ext == "" || ext == docString(in.doc, "externalId") {
-				next := rec.clone()
-				next.Doc = in.doc
-				return putUser(q.tx, rec, next, q.now)
+			if ext := docString(rec.Doc, "externalId"); ext != "" && ext != docString(in.doc, "externalId") {
+				return newError(http.StatusConflict, typeUniqueness, "%s is already provisioned with another externalId (id %s)", email, id)
 			}
-			return nil
+			mode = createExisting
+			next := rec.clone()
+			next.Doc = in.doc
+			return putUser(q.tx, rec, next, q.now)
 		}
 		if other, err := userNameTaken(q.tx, docString(in.doc, "userName"), id); err != nil || other != "" {
 			if err != nil {
