@@ -1,0 +1,330 @@
+package scim
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// groupFilter parses a /Groups filter: displayName, id or externalId,
+// with eq.
+func groupFilter(s string) (*filter, *apiError) {
+	f, err := parseFilter(groupType, s)
+	if err != nil {
+		return nil, badRequest(typeInvalidFilter, "%v", err)
+	}
+	p := f.path
+	if p.filter != nil || p.sub != nil || (p.attr.Name != "displayName" && p.attr.Name != "id" && p.attr.Name != "externalId") {
+		return nil, badRequest(typeInvalidFilter, "the filter %q is not supported: use displayName or id, with eq", s)
+	}
+	return &f, nil
+}
+
+// loadGroups reads the users and returns the groups.
+func (s *Server) loadGroups() ([]*groupView, *apiError) {
+	var users []*userRecord
+	if err := s.st.db.View(func(tx *bolt.Tx) (err error) {
+		users, err = allUsers(tx)
+		return err
+	}); err != nil {
+		return nil, storeError(err)
+	}
+	return groupViews(users, s.st.created), nil
+}
+
+func findGroup(views []*groupView, id string) *groupView {
+	for _, v := range views {
+		if v.group.ID == id {
+			return v
+		}
+	}
+	return nil
+}
+
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
+	c := callOf(r.Context())
+	var f *filter
+	if r.URL.Query().Has("filter") {
+		var e *apiError
+		if f, e = groupFilter(r.URL.Query().Get("filter")); e != nil {
+			s.writeError(w, r, e)
+			return
+		}
+	}
+	start, count, e := paging(r)
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	if e := s.ensureFresh(r.Context()); e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	views, e := s.loadGroups()
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	if f != nil {
+		kept := views[:0]
+		for _, v := range views {
+			if filterMatches(groupType, groupDoc(v, ""), f) {
+				kept = append(kept, v)
+			}
+		}
+		views = kept
+	}
+	proj := parseProjection(groupType, r.URL.Query().Get("attributes"), r.URL.Query().Get("excludedAttributes"))
+	resp := listResponse{Schemas: []string{MessageListResponse}, TotalResults: len(views), StartIndex: start, Resources: []object{}}
+	for _, v := range page(views, start, count) {
+		resp.Resources = append(resp.Resources, proj.apply(groupType, renderGroup(v, c.base)))
+	}
+	resp.ItemsPerPage = len(resp.Resources)
+	s.writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, id string) {
+	if _, ok := groupByID(id); !ok {
+		s.writeError(w, r, notFound("no group with id %q", id))
+		return
+	}
+	if e := s.ensureFresh(r.Context()); e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	views, e := s.loadGroups()
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	v := findGroup(views, id)
+	if etagMatches(r.Header.Get("If-None-Match"), v.version()) {
+		w.Header().Set("ETag", v.version())
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	proj := parseProjection(groupType, r.URL.Query().Get("attributes"), r.URL.Query().Get("excludedAttributes"))
+	w.Header().Set("ETag", v.version())
+	s.writeJSON(w, http.StatusOK, proj.apply(groupType, renderGroup(v, callOf(r.Context()).base)))
+}
+
+// groupNames lists the fixed groups' names, for error details.
+func groupNames() string {
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = fmt.Sprintf("%q", g.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) {
+	body, e := readBody(r)
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	doc, err := normalizeResource(groupType, body)
+	if err != nil {
+		s.writeError(w, r, inputError(err, false))
+		return
+	}
+	name := strings.TrimSpace(docString(doc, "displayName"))
+	for _, g := range groups {
+		if !strings.EqualFold(name, g.Name) {
+			continue
+		}
+		if s.cfg.Existing == ConflictReturnExisting {
+			s.getGroup(w, r, g.ID)
+			return
+		}
+		s.writeError(w, r, newError(http.StatusConflict, typeUniqueness,
+			"the group %q exists (id %s); the groups are fixed, one per Clay role", g.Name, g.ID))
+		return
+	}
+	s.writeError(w, r, badRequest(typeMutability, "groups cannot be created: they are fixed, one per Clay role: %s", groupNames()))
+}
+
+func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, id string) {
+	if _, ok := groupByID(id); !ok {
+		s.writeError(w, r, notFound("no group with id %q", id))
+		return
+	}
+	s.writeError(w, r, badRequest(typeMutability, "groups cannot be deleted: they are fixed, one per Clay role: %s", groupNames()))
+}
+
+func (s *Server) replaceGroup(w http.ResponseWriter, r *http.Request, id string) {
+	body, e := readBody(r)
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	doc, err := normalizeResource(groupType, body)
+	if err != nil {
+		s.writeError(w, r, inputError(err, false))
+		return
+	}
+	if !hasSchema(doc, SchemaGroup) {
+		s.writeError(w, r, badRequest(typeInvalidSyntax, "schemas must hold %s", SchemaGroup))
+		return
+	}
+	if docString(doc, "displayName") == "" {
+		s.writeError(w, r, badRequest(typeInvalidValue, "displayName is required"))
+		return
+	}
+	// Read-only attributes of a replacement are ignored (RFC 7644 §3.5.1).
+	delete(doc, "id")
+	delete(doc, "meta")
+	s.updateGroup(w, r, id, http.StatusOK, func(g *groupView, _ map[string]any) (map[string]any, *apiError) {
+		return doc, nil
+	})
+}
+
+func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, id string) {
+	body, e := readBody(r)
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	ops, e := decodePatch(body)
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	s.updateGroup(w, r, id, http.StatusNoContent, func(g *groupView, current map[string]any) (map[string]any, *apiError) {
+		p := newPatcher(groupType, current)
+		for _, op := range ops {
+			if e := p.apply(op); e != nil {
+				return nil, e
+			}
+		}
+		return p.doc, nil
+	})
+}
+
+// updateGroup changes a group's members to the ones of the document fn
+// returns from the current one: a user added gets the group's role, a
+// user removed gets the default role (unless the default is the group's
+// own role, or the user already holds another). It answers status: 200
+// with the group, or 204.
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, id string, status int,
+	fn func(g *groupView, current map[string]any) (map[string]any, *apiError),
+) {
+	c := callOf(r.Context())
+	g, ok := groupByID(id)
+	if !ok {
+		s.writeError(w, r, notFound("no group with id %q", id))
+		return
+	}
+	if e := s.ensureFresh(r.Context()); e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	ws, added, err := s.txn(c.req, func(q *queuer) error {
+		users, err := allUsers(q.tx)
+		if err != nil {
+			return err
+		}
+		stored := findGroup(groupViews(users, s.st.created), id)
+		if err := checkIfMatch(r, stored.version()); err != nil {
+			return err
+		}
+		// Membership as it will be once the queued actions are done.
+		effs := make(map[string]state, len(users))
+		byID := make(map[string]*userRecord, len(users))
+		current := &groupView{group: g}
+		for _, u := range users {
+			pending, err := q.pendingFor(u.ID)
+			if err != nil {
+				return err
+			}
+			effs[u.ID], byID[u.ID] = effective(u, pending), u
+			if st := effs[u.ID]; st.Active && st.Role == g.Role {
+				current.members = append(current.members, u)
+			}
+		}
+		before := groupDoc(current, "")
+		after, e := fn(current, deepCopy(before).(map[string]any))
+		if e != nil {
+			return e
+		}
+		if v, ok := after["id"]; ok && v != id {
+			return badRequest(typeMutability, "id is read-only")
+		}
+		if _, ok := after["meta"]; ok && !reflect.DeepEqual(before["meta"], after["meta"]) {
+			return badRequest(typeMutability, "meta is read-only")
+		}
+		name, _ := after["displayName"].(string)
+		if !strings.EqualFold(strings.TrimSpace(name), g.Name) {
+			return badRequest(typeMutability, "displayName is read-only: the group of the role %s is %q", g.Role, g.Name)
+		}
+		want := map[string]bool{}
+		members, _ := after["members"].([]any)
+		for _, m := range members {
+			mid, _ := m.(map[string]any)["value"].(string)
+			if mid == "" {
+				return badRequest(typeInvalidValue, "a member has no value (the user's id)")
+			}
+			u := byID[mid]
+			if u == nil {
+				return badRequest(typeInvalidValue, "no user with id %q", mid)
+			}
+			if !effs[mid].Active {
+				return badRequest(typeInvalidValue, "the user %s (%s) is not active: activate it before giving it a role", mid, u.Email)
+			}
+			want[mid] = true
+		}
+		for _, mid := range sortedKeys(want) {
+			if err := s.setRole(q, byID[mid], effs[mid], g); err != nil {
+				return err
+			}
+		}
+		for _, u := range current.members {
+			if want[u.ID] {
+				continue
+			}
+			def, _ := groupOf(s.cfg.DefaultRole)
+			if err := s.setRole(q, u, effs[u.ID], def); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	defer func() { c.noteJobs(ws, added) }()
+	if err != nil {
+		s.writeError(w, r, storeError(err))
+		return
+	}
+	if e := s.await(r.Context(), ws); e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	views, e := s.loadGroups()
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	v := findGroup(views, id)
+	if status == http.StatusNoContent {
+		w.Header().Set("ETag", v.version())
+		w.WriteHeader(status)
+		return
+	}
+	s.writeResource(w, status, renderGroup(v, c.base), "")
+}
+
+// setRole queues the role of g for u unless u will already have it; a
+// request that needs no action still waits for the user's pending ones.
+func (s *Server) setRole(q *queuer, u *userRecord, eff state, g roleGroup) error {
+	pending, err := q.pendingFor(u.ID)
+	if err != nil {
+		return err
+	}
+	if eff.Role == g.Role {
+		q.waitPending(pending)
+		return nil
+	}
+	return q.enqueue(&job{Op: opSetRole, UserID: u.ID, Email: u.Email, Role: g.Role})
+}
