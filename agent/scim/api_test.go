@@ -1,10 +1,13 @@
 package scim_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -426,4 +429,24 @@ func TestNewChecksConfig(t *testing.T) {
 			require.ErrorIs(t, err, agent.ErrUsage)
 		})
 	}
+}
+
+func TestStateFile(t *testing.T) {
+	h := newHarness(t, newFakeBackend())
+	info, err := os.Stat(h.cfg.StatePath)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	info, err = os.Stat(filepath.Dir(h.cfg.StatePath))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+
+	// One worker at a time; the file is locked while open.
+	require.Eventually(t, func() bool { return h.srv.Health().Worker }, 5*time.Second, time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.ErrorIs(t, h.srv.Run(ctx), scim.ErrAlreadyRunning)
+	cfg := h.cfg
+	cfg.Registry = nil
+	_, err = scim.New(cfg)
+	require.Error(t, err)
 }

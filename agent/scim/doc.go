@@ -49,7 +49,8 @@
 //	DELETE /Users/{id}             offboard, then remove the resource (404 after)
 //	GET    /Groups, /Groups/{id}   the role groups
 //	PATCH  /Groups/{id}, PUT       set roles as above; 204 for PATCH, 200 with the group for PUT
-//	POST   /Groups                 409 uniqueness for a role group's name, else 400 mutability
+//	POST   /Groups                 409 uniqueness for a role group's name (200 with the group in
+//	                               ConflictReturnExisting mode), else 400 mutability
 //	DELETE /Groups/{id}            400 mutability
 //	GET    /ServiceProviderConfig, /ResourceTypes, /Schemas
 //	GET    /healthz                no token; 200, or 503 with a reason
@@ -109,8 +110,8 @@
 // may or may not have acted before the crash, so it is done again; this
 // is safe because every backend action is idempotent on the page: it reads
 // the page first and reports already-invited, already-absent or unchanged
-// instead of acting twice. A job is thus called at most once more after a
-// crash and takes effect exactly once; a queued job, never started, is
+// instead of acting twice. A job interrupted by a crash is thus called once
+// more and takes effect exactly once; a queued job, never started, is
 // called exactly once.
 //
 // # Breaker, limits and dry runs
@@ -158,7 +159,7 @@
 //	503                 the action or roster read outlasted MutationWait, the breaker is open,
 //	                    the session needs a new login (ErrLoginRequired), a transient page
 //	                    failure, the service is shutting down; all with Retry-After
-//	500                 only when the state store fails
+//	500                 only when the state store fails (or on a recovered panic, a bug)
 //
 // A failed action is the service's problem, not the client's, hence 502
 // and 503 rather than 4xx; a refusal is final until the workspace or the

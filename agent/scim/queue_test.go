@@ -345,3 +345,51 @@ func TestBackendPanicFailsTheJobOnly(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
 	assert.True(t, h.srv.Health().Worker)
 }
+
+func TestRepeatsAfterTheJobFinished(t *testing.T) {
+	be := newFakeBackend()
+	h := newHarness(t, be)
+	ann := "/scim/v2/Users/" + scim.UserID("ann@acme.test")
+	require.Equal(t, http.StatusNoContent, h.do(http.MethodDelete, ann, nil).Code)
+	require.Equal(t, http.StatusNoContent, h.do(http.MethodDelete, ann, nil).Code, "a repeated DELETE gets its answer again")
+	requireError(t, h.do(http.MethodGet, ann, nil), http.StatusNotFound, "")
+	assert.Equal(t, 1, be.callCount("offboard ann@acme.test"))
+
+	// A POST for a deactivated user invites them again, in the same resource.
+	ed := scim.UserID("ed@acme.test")
+	r := h.do(http.MethodPatch, "/scim/v2/Users/"+ed, patchOps(map[string]any{"op": "replace", "value": map[string]any{"active": false}}))
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	created := r.body["meta"].(map[string]any)["created"]
+	r = h.do(http.MethodPost, "/scim/v2/Users", oktaUser("ed@acme.test", "ed@acme.test", "Ed", "Editor", "00uED"))
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
+	assert.Equal(t, ed, r.str("id"))
+	assert.Equal(t, created, r.body["meta"].(map[string]any)["created"])
+	assert.Equal(t, map[string]any{"pending": true, "role": "Editor", "email": "ed@acme.test"}, ext(r))
+	assert.Equal(t, 1, be.actCount("invite ed@acme.test"))
+}
+
+func TestRequestsFollowPendingJobs(t *testing.T) {
+	be := gated()
+	h := newHarness(t, be, func(c *scim.Config) { c.MutationWait = 50 * time.Millisecond })
+	ed := "/scim/v2/Users/" + scim.UserID("ed@acme.test")
+	off := patchOps(map[string]any{"op": "replace", "path": "active", "value": false})
+	on := patchOps(map[string]any{"op": "replace", "path": "active", "value": true})
+
+	requireError(t, h.do(http.MethodPatch, ed, off), http.StatusServiceUnavailable, "")
+	waitStarted(t, be, "offboard ed@acme.test")
+	// The user is still active in the store, but will not be: reactivating
+	// queues an invitation after the removal.
+	requireError(t, h.do(http.MethodPatch, ed, on), http.StatusServiceUnavailable, "")
+	// A role change for the user who will be active again follows both.
+	requireError(t, h.do(http.MethodPatch, ed, patchOps(map[string]any{"op": "replace", "path": scim.SchemaClayUser + ":role", "value": "Viewer"})),
+		http.StatusServiceUnavailable, "")
+	be.open()
+	require.Eventually(t, func() bool {
+		r := h.do(http.MethodGet, ed, nil)
+		return r.body["active"] == true && ext(r)["role"] == "Viewer"
+	}, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, 1, be.callCount("offboard ed@acme.test"))
+	assert.Equal(t, 1, be.callCount("invite ed@acme.test"))
+	assert.Equal(t, 1, be.callCount("set-role ed@acme.test"))
+	assert.Equal(t, roster.Viewer, be.role("ed@acme.test"))
+}

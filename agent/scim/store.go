@@ -151,7 +151,7 @@ func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
 		return false, nil
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return true, fmt.Errorf("scim: decode %s/%x: %w", "record", key, err)
+		return true, fmt.Errorf("scim: decode %q: %w", key, err)
 	}
 	return true, nil
 }
