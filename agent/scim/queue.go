@@ -55,6 +55,11 @@ type job struct {
 	Started  time.Time `json:"started,omitzero"`
 	Finished time.Time `json:"finished,omitzero"`
 	Outcome  *outcome  `json:"outcome,omitempty"`
+	// Answered is set once a request got the job's outcome (not a 503):
+	// a later identical request is then a new request, not a repeat of an
+	// unanswered one, and gets the answer its state calls for (a 409 for
+	// a second POST of the same user).
+	Answered bool `json:"answered,omitempty"`
 }
 
 func (j *job) String() string {
@@ -296,6 +301,7 @@ func (s *Server) await(ctx context.Context, ws []*waiter) *apiError {
 		select {
 		case <-w.done:
 			if !w.out.OK {
+				s.markAnswered(ws)
 				return w.out.apiError()
 			}
 			continue
@@ -306,7 +312,39 @@ func (s *Server) await(ctx context.Context, ws []*waiter) *apiError {
 		}
 		return busy(s.cfg.MutationWait, "the action is still running (job %d); it goes on, and a repeat of this request waits for it", w.seq)
 	}
+	s.markAnswered(ws)
 	return nil
+}
+
+// markAnswered records that a request got the outcome of the finished
+// jobs of ws. A failure to record it only costs a repeat its shortcut.
+func (s *Server) markAnswered(ws []*waiter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.st.db.Update(func(tx *bolt.Tx) error {
+		for _, w := range ws {
+			select {
+			case <-w.done:
+			default:
+				continue
+			}
+			j, err := getJob(tx, w.seq)
+			if err != nil || j == nil || j.State != jobDone || j.Answered {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			j.Answered = true
+			if err := putJob(tx, j); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.Warn("recording that a job was answered failed", zap.Error(err))
+	}
 }
 
 func (s *Server) wakeWorker() {
@@ -337,12 +375,22 @@ func (s *Server) askRefresh(urgent bool) *refreshRound {
 // is tried again.
 const rosterRetry = 10 * time.Second
 
-// ensureFresh makes sure the kept roster is at most MaxRosterAge old,
-// reading it again through the worker if not.
+// ensureFresh makes sure there is a kept roster to answer from. A roster
+// older than MaxRosterAge is read again through the worker, in the
+// background: the request is answered from the kept one at once, so that
+// reads never wait for the browser (the worker also reads the roster again
+// on its own whenever it is idle and the roster is that old). Only the
+// first read after a start, with no roster yet, waits for one.
 func (s *Server) ensureFresh(ctx context.Context) *apiError {
 	s.mu.Lock()
 	now := s.now()
-	if !s.rosterAt.IsZero() && now.Sub(s.rosterAt) <= s.cfg.MaxRosterAge {
+	if !s.rosterAt.IsZero() {
+		if now.Sub(s.rosterAt) > s.cfg.MaxRosterAge {
+			s.askRefresh(false)
+			s.mu.Unlock()
+			s.wakeWorker()
+			return nil
+		}
 		s.mu.Unlock()
 		return nil
 	}
@@ -409,6 +457,9 @@ func (s *Server) Run(ctx context.Context) error {
 	work := context.WithoutCancel(ctx)
 	prune := time.NewTicker(pruneEvery)
 	defer prune.Stop()
+	// keep the roster warm: reads answer from it without waiting
+	warm := time.NewTicker(s.cfg.MaxRosterAge)
+	defer warm.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -430,6 +481,12 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-s.closed:
 			return ErrClosed
 		case <-s.wake:
+		case <-warm.C:
+			s.mu.Lock()
+			if s.now().Sub(s.rosterAt) >= s.cfg.MaxRosterAge {
+				s.askRefresh(false)
+			}
+			s.mu.Unlock()
 		case <-prune.C:
 			if err := s.st.prune(s.now()); err != nil {
 				return s.stopped(err)

@@ -75,6 +75,10 @@ func TestSlowActionAnswers503AndCompletesOnce(t *testing.T) {
 	assert.Equal(t, id, r.str("id"))
 	assert.Equal(t, 1, be.callCount("invite nia@acme.test"))
 	assert.Equal(t, 1, be.actCount("invite nia@acme.test"))
+	// That answer was delivered: another POST is a new request for a user
+	// who exists.
+	requireError(t, h.do(http.MethodPost, "/scim/v2/Users", body), http.StatusConflict, "uniqueness")
+	assert.Equal(t, 1, be.callCount("invite nia@acme.test"))
 }
 
 func TestRepeatedRequestJoinsPendingJob(t *testing.T) {
@@ -351,7 +355,7 @@ func TestRepeatsAfterTheJobFinished(t *testing.T) {
 	h := newHarness(t, be)
 	ann := "/scim/v2/Users/" + scim.UserID("ann@acme.test")
 	require.Equal(t, http.StatusNoContent, h.do(http.MethodDelete, ann, nil).Code)
-	require.Equal(t, http.StatusNoContent, h.do(http.MethodDelete, ann, nil).Code, "a repeated DELETE gets its answer again")
+	requireError(t, h.do(http.MethodDelete, ann, nil), http.StatusNotFound, "")
 	requireError(t, h.do(http.MethodGet, ann, nil), http.StatusNotFound, "")
 	assert.Equal(t, 1, be.callCount("offboard ann@acme.test"))
 

@@ -353,8 +353,10 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			if last != nil && last.Op == opInvite && last.State == jobDone && last.Outcome != nil && last.Outcome.OK &&
-				q.now.Sub(last.Finished) < recentJobWindow {
-				return nil // a repeat of a POST that was served: its answer again
+				!last.Answered && q.now.Sub(last.Finished) < recentJobWindow {
+				// a repeat of a POST answered 503: its answer now, once
+				last.Answered = true
+				return putJob(q.tx, last)
 			}
 		}
 		if effective(rec, pending).Active {
@@ -585,8 +587,10 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, id string) {
 				return err
 			}
 			if last != nil && last.Op == opOffboard && last.Delete && last.State == jobDone && last.Outcome != nil &&
-				last.Outcome.OK && q.now.Sub(last.Finished) < recentJobWindow {
-				return nil // a repeat of a DELETE that was served
+				last.Outcome.OK && !last.Answered && q.now.Sub(last.Finished) < recentJobWindow {
+				// a repeat of a DELETE answered 503: its answer now, once
+				last.Answered = true
+				return putJob(q.tx, last)
 			}
 			return notFound("no user with id %q", id)
 		}

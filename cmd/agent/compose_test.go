@@ -75,6 +75,9 @@ func TestDeploymentCommandLinesParse(t *testing.T) {
 		"docker-compose.yml: services.nightly.healthcheck.test",
 		"docker-compose.yml: services.nightly-remote.command",
 		"deploy/kubernetes/cronjob.yaml: CronJob/clay-agent-snapshot containers.agent",
+		"docker-compose.yml: services.scim.command",
+		"docker-compose.yml: services.scim.healthcheck.test",
+		"deploy/kubernetes/scim.yaml: Deployment/clay-agent-scim containers.agent",
 	} {
 		assert.Contains(t, found, must)
 	}
