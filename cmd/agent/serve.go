@@ -50,10 +50,9 @@ type serveOptions struct {
 	// idp, when it names sources, reconciles each snapshot with them;
 	// autoApply then offboards inactive-in-idp seats through a plan, at
 	// most autoMax per run.
-	idp          idpFlags
-	autoApply    bool
-	autoMax      int
-	auditKeyFile string
+	idp       idpFlags
+	autoApply bool
+	autoMax   int
 
 	// sched is built by validate.
 	sched schedule.Schedule
@@ -115,9 +114,6 @@ func (o *serveOptions) validate(a *app, cmd *cobra.Command) error {
 	}
 	if o.autoMax < 1 {
 		return usageError("--auto-apply-max-removals must be at least 1")
-	}
-	if _, err := a.readAuditKey("--audit-key-file", o.auditKeyFile); err != nil {
-		return err
 	}
 	return a.config().Validate()
 }
@@ -189,7 +185,6 @@ starts listening: a bad flag exits with 2, an expired session with 3.`,
 	o.idp.register(f)
 	f.BoolVar(&o.autoApply, "auto-apply", false, "with --idp: after each snapshot, offboard inactive-in-idp seats (and revoke such invitations) through a plan, audited as agent apply")
 	f.IntVar(&o.autoMax, "auto-apply-max-removals", 3, "the most removals one --auto-apply run may make; more refuses the whole run")
-	f.StringVar(&o.auditKeyFile, "audit-key-file", "", "sign --auto-apply's audit records with the key in this file (env "+envAuditKeyFile+")")
 	o.snap.register(f)
 	return cmd
 }

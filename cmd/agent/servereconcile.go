@@ -160,7 +160,7 @@ func (r *reconciler) autoApply(ctx context.Context, ro *roster.Roster, dirs []*i
 	}
 	r.log.Info("auto-apply: applying a plan", zap.String("plan", path), zap.String("digest", digest), zap.Int("actions", len(p.Actions)))
 	mf := &mutateFlags{yes: true, output: "table", maxRemovals: r.o.autoMax, auditLog: r.o.snap.auditLog,
-		auditKeyFile: r.o.auditKeyFile, lockDir: r.o.snap.lockDir, lockTimeout: r.o.snap.lockTimeout,
+		auditKeyFile: r.o.snap.auditKeyFile, lockDir: r.o.snap.lockDir, lockTimeout: r.o.snap.lockTimeout,
 		confirmTimeout: defaultConfirmTimeout, destructive: true}
 	ao := &applyOptions{maxAge: plan.DefaultMaxAge}
 	mu := &mutation{a: r.a, flags: mf, command: "apply " + short12(digest), targets: planTargets(p),

@@ -38,6 +38,9 @@ type snapshotOptions struct {
 	lockDir     string
 	lockTimeout time.Duration
 	auditLog    string
+	// auditKeyFile names the audit key: the head is then published only
+	// when every record's MAC verifies (and --auto-apply signs with it).
+	auditKeyFile string
 
 	// hook is the webhook client built by validate; nil without a URL.
 	hook *webhook.Client
@@ -50,6 +53,7 @@ func (o *snapshotOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.lockDir, "lock-dir", "", "where the per-workspace lock files go (default under the user's state directory)")
 	fs.DurationVar(&o.lockTimeout, "lock-timeout", defaultSnapshotLockTimeout, "how long to wait for another run against the same workspace")
 	fs.StringVar(&o.auditLog, "audit-log", "", "the audit log whose head is published with each snapshot (env "+envAuditLog+"; default under the user's state directory)")
+	fs.StringVar(&o.auditKeyFile, "audit-key-file", "", "verify the audit log's MACs with the key in this file before publishing its head (env "+envAuditKeyFile+")")
 }
 
 // validate checks the flags and builds the webhook client. It reads the
@@ -66,6 +70,9 @@ func (o *snapshotOptions) validate(a *app) error {
 	}
 	if o.webhookURL == "" {
 		o.webhookURL = a.getenv(webhook.EnvURL)
+	}
+	if _, err := a.readAuditKey("--audit-key-file", o.auditKeyFile); err != nil {
+		return err
 	}
 	o.hook = nil
 	if o.webhookURL != "" {
@@ -168,7 +175,7 @@ func (a *app) takeSnapshot(ctx context.Context, o *snapshotOptions) (*snapshot.R
 		return nil, fmt.Errorf("waiting for the workspace lock: %w", err)
 	}
 	defer func() { _ = lk.Release() }()
-	head := a.auditHead(o.auditLog)
+	head := a.auditHead(o.auditLog, o.auditKeyFile)
 
 	s, err := a.openSession(ctx)
 	if err != nil {
@@ -202,13 +209,22 @@ func (a *app) takeSnapshot(ctx context.Context, o *snapshotOptions) (*snapshot.R
 }
 
 // auditHead verifies the hash chain of the audit log named by the flag's
-// value (else CLAY_AUDIT_LOG, else the default path) and returns its head
+// value (else CLAY_AUDIT_LOG, else the default path), and with a key every
+// record's MAC too, and returns its head
 // to publish with a snapshot. It returns nil, and says so in a debug log,
 // when the log does not exist; a log that cannot be read or does not
 // verify gives a head with Error set.
-func (a *app) auditHead(flagValue string) *snapshot.AuditHead {
+func (a *app) auditHead(flagValue, keyFlag string) *snapshot.AuditHead {
 	p := a.auditLogPath(flagValue)
-	sum, err := audit.VerifyChainFile(p)
+	var opts []audit.VerifyOption
+	key, err := a.readAuditKey("--audit-key-file", keyFlag)
+	if err != nil {
+		return &snapshot.AuditHead{Log: p, Error: err.Error()}
+	}
+	if key != nil {
+		opts = append(opts, audit.VerifyKey(key))
+	}
+	sum, err := audit.VerifyChainFile(p, opts...)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		a.log.Debug("no audit log: no audit head to publish", zap.String("audit_log", p))

@@ -621,3 +621,44 @@ func TestSnapshotPublishesTheAuditHead(t *testing.T) {
 	assert.NotContains(t, r.stdout, `"audit"`)
 	assert.Contains(t, r.stderr, "no audit log: no audit head to publish")
 }
+
+// TestSnapshotVerifiesTheAuditMACsBeforePublishing: with --audit-key-file
+// the head is published only when every keyed record's MAC verifies; a
+// record appended without the key (a forgery with a correct prev) gives
+// a warning and no head.
+func TestSnapshotVerifiesTheAuditMACsBeforePublishing(t *testing.T) {
+	e := startE2E(t)
+	t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
+	dir := filepath.Join(e.Dir, "snapshots")
+	logPath := filepath.Join(e.Dir, "audit", "audit.jsonl")
+	key := []byte(strings.Repeat("k", 40))
+	keyFile := writeKeyFile(t, filepath.Join(e.Dir, "audit.key"), string(key), 0o600)
+	lines := writeKeyedAuditLog(t, logPath, key, 2)
+	snap := func() cliResult {
+		t.Helper()
+		args := append([]string{"snapshot", "--dir", dir, "-o", "json", "--audit-log", logPath, "--audit-key-file", keyFile}, e.globals()...)
+		return runApp(t.Context(), nil, "", args...)
+	}
+	r := snap()
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Equal(t, &snapshot.AuditHead{Log: logPath, Head: chainHash(lines[1]), Records: 2}, decodeSnapshotJSON(t, r.stdout).Audit)
+
+	// a record appended without the key, chained correctly
+	forged, err := json.Marshal(audit.Record{ID: audit.NewID(), Time: time.Now().UTC(), Actor: "mallory", Workspace: "1234",
+		Command: "offboard", Target: "x@example.com", Outcome: audit.OutcomeRemoved, Evidence: []string{}, Prev: chainHash(lines[1])})
+	require.NoError(t, err)
+	writeLines(t, logPath, append(lines, forged))
+	r = snap()
+	require.Equal(t, exitOK, r.code, r.stderr)
+	got := decodeSnapshotJSON(t, r.stdout).Audit
+	require.NotNil(t, got)
+	assert.Empty(t, got.Head, "no head published")
+	assert.NotEmpty(t, got.Error)
+	r.oneErrorLine(t, "warning: no audit head published")
+
+	// without the key, the chain alone verifies: the MACs were the proof
+	args := append([]string{"snapshot", "--dir", dir, "-o", "json", "--audit-log", logPath}, e.globals()...)
+	r = runApp(t.Context(), nil, "", args...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Equal(t, 3, decodeSnapshotJSON(t, r.stdout).Audit.Records)
+}
