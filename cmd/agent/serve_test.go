@@ -549,4 +549,15 @@ func TestServeReconcilesAndAutoApplies(t *testing.T) {
 	}
 	r := s.stop(t, 60*time.Second)
 	assert.Equal(t, exitOK, r.code, r.stderr)
+
+	// After a restart, the findings already reported are not posted again.
+	s = startServe(t, map[string]string{webhook.EnvURL: hook.URL, envAuditLog: logPath},
+		e.serveArgs(dir, "--snapshot-every", "1h", "--run-on-start", "--probe=false",
+			"--idp", idpTestdata("okta-users.json"), "--company-domain", "acme.test")...)
+	s.waitHealth(t, 90*time.Second, func(_ int, st schedule.Status) bool { return !st.LastSuccess.IsZero() })
+	r = s.stop(t, 60*time.Second)
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	mu.Lock()
+	assert.Len(t, findings, 1, "nothing new to post after the restart")
+	mu.Unlock()
 }

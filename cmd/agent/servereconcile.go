@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/clay-agent/clay-agent/agent/audit"
+	"github.com/clay-agent/clay-agent/agent/fsutil"
 	"github.com/clay-agent/clay-agent/agent/idp"
 	"github.com/clay-agent/clay-agent/agent/plan"
 	"github.com/clay-agent/clay-agent/agent/roster"
@@ -55,7 +58,34 @@ func newReconciler(a *app, o *serveOptions, m interface{ Registry() *prometheus.
 			return nil, fmt.Errorf("serve: register reconcile metrics: %w", err)
 		}
 	}
+	// the findings already reported survive a restart: only new ones are posted
+	if data, err := os.ReadFile(r.seenPath()); err == nil {
+		var keys []string
+		if json.Unmarshal(data, &keys) == nil {
+			r.seen = make(map[string]bool, len(keys))
+			for _, k := range keys {
+				r.seen[k] = true
+			}
+		}
+	}
 	return r, nil
+}
+
+// seenPath is where the findings already reported are kept, beside the
+// snapshots.
+func (r *reconciler) seenPath() string { return filepath.Join(r.o.snap.dir, "findings-reported.json") }
+
+// saveSeen keeps the findings reported so far, atomically.
+func (r *reconciler) saveSeen() {
+	keys := make([]string, 0, len(r.seen))
+	for k := range r.seen {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	data, _ := json.Marshal(keys)
+	if err := fsutil.WriteFileAtomic(r.seenPath(), data, 0o600); err != nil {
+		r.log.Warn("keeping the reported findings failed: a restart posts them again", zap.Error(err))
+	}
 }
 
 // run reconciles ro. A source that cannot be read whole gives no findings
@@ -91,6 +121,7 @@ func (r *reconciler) run(ctx context.Context, ro *roster.Roster) {
 		}
 	}
 	r.seen = now
+	r.saveSeen()
 	r.log.Info("reconciled", zap.Any("summary", rep.Summary), zap.Int("new", len(fresh)))
 	if len(fresh) > 0 && r.o.snap.hook != nil {
 		if err := r.o.snap.hook.Post(ctx, findingsPayload(r.workspace, fresh, rep.Summary)); err != nil {
