@@ -223,12 +223,8 @@ func (b *Browser) step(ctx context.Context, name string, d time.Duration, f func
 	if err == nil {
 		return nil
 	}
-	select {
-	case <-b.closed:
-		if ctx.Err() == nil {
-			return fmt.Errorf("%w: %s: the browser closed or crashed", ErrBrowserGone, name)
-		}
-	default:
+	if ctx.Err() == nil && b.gone(sctx) {
+		return fmt.Errorf("%w: %s: the browser closed or crashed", ErrBrowserGone, name)
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", name, ctx.Err())
@@ -240,6 +236,36 @@ func (b *Browser) step(ctx context.Context, name string, d time.Duration, f func
 		return fmt.Errorf("%w: %s: %v", ErrBrowserGone, name, err)
 	}
 	return fmt.Errorf("%s: %w", name, err)
+}
+
+// goneGrace is how long a failed step waits for the browser's watcher to
+// tell a crash from a failure: a step can fail a moment before the watcher
+// sees the process end.
+const goneGrace = 250 * time.Millisecond
+
+// gone reports whether the browser died under a step that failed: it was
+// closed, its context ended, or the step's context was cancelled rather
+// than timed out and the browser is closed within goneGrace.
+func (b *Browser) gone(sctx context.Context) bool {
+	select {
+	case <-b.closed:
+		return true
+	default:
+	}
+	if b.ctx.Err() != nil {
+		return true
+	}
+	if !errors.Is(sctx.Err(), context.Canceled) {
+		return false
+	}
+	t := time.NewTimer(goneGrace)
+	defer t.Stop()
+	select {
+	case <-b.closed:
+		return true
+	case <-t.C:
+		return b.ctx.Err() != nil
+	}
 }
 
 // tabContext returns a context that carries the tab (for chromedp) and
