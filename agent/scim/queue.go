@@ -512,8 +512,9 @@ func (s *Server) stopped(err error) error {
 func (s *Server) step(ctx context.Context) (bool, error) {
 	s.mu.Lock()
 	r := s.round
+	urgent := r != nil && r.urgent // askRefresh sets it under s.mu
 	s.mu.Unlock()
-	if r != nil && r.urgent {
+	if urgent {
 		return true, s.refresh(ctx)
 	}
 	var j *job
