@@ -385,7 +385,9 @@ func (s *Server) ensureFresh(ctx context.Context) *apiError {
 	s.mu.Lock()
 	now := s.now()
 	if !s.rosterAt.IsZero() {
-		if now.Sub(s.rosterAt) > s.cfg.MaxRosterAge {
+		// a failed read is not tried again before rosterRetry
+		failing := s.rosterErr != nil && now.Sub(s.rosterErrAt) < rosterRetry
+		if now.Sub(s.rosterAt) > s.cfg.MaxRosterAge && !failing {
 			s.askRefresh(false)
 			s.mu.Unlock()
 			s.wakeWorker()
