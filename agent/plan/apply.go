@@ -79,12 +79,14 @@ func CheckApproval(planPath, digest string) (*Approval, error) {
 		return nil, fmt.Errorf("%w: %s is not an approval", ErrApprovalMismatch, ApprovalPath(planPath))
 	}
 	if a.Plan != digest {
-		return nil, fmt.Errorf("%w: %s approved plan %s, but the plan is now %s: it changed after the approval", ErrApprovalMismatch, a.By, short(a.Plan), short(digest))
+		return nil, fmt.Errorf("%w: %s approved plan %s, but the plan is now %s: it changed after the approval", ErrApprovalMismatch, a.By, ShortDigest(a.Plan), ShortDigest(digest))
 	}
 	return &a, nil
 }
 
-func short(d string) string {
+// ShortDigest is the first 12 hex digits of a digest, enough to name a
+// plan in messages and audit commands.
+func ShortDigest(d string) string {
 	if len(d) > 12 {
 		return d[:12]
 	}

@@ -250,7 +250,11 @@ func (c Changes) Text(workspace string) string {
 // SlackText is Text escaped for Slack's message format, where &, < and >
 // are control characters.
 func (c Changes) SlackText(workspace string) string {
-	return slackEscaper.Replace(c.Text(workspace))
+	return SlackEscape(c.Text(workspace))
 }
 
 var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// SlackEscape escapes &, < and >, which Slack's message format reads as
+// markup, for the text of any webhook message.
+func SlackEscape(s string) string { return slackEscaper.Replace(s) }

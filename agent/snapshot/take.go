@@ -59,7 +59,7 @@ type Payload struct {
 func (r *Result) Payload() Payload {
 	text := r.Changes.SlackText(r.Workspace)
 	if r.Audit != nil {
-		text += "\n" + slackEscaper.Replace(r.Audit.Text())
+		text += "\n" + SlackEscape(r.Audit.Text())
 	}
 	return Payload{
 		Text:      text,

@@ -310,7 +310,7 @@ refused (exit 5).`,
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			mu := &mutation{a: a, flags: mf, command: "apply " + short12(digest), targets: planTargets(p),
+			mu := &mutation{a: a, flags: mf, command: "apply " + plan.ShortDigest(digest), targets: planTargets(p),
 				auditOptions: []audit.Option{audit.WithPlan(digest, approver)},
 				run: func(s *session, b flows.Batch) ([]flows.Result, error) {
 					return a.applyPlan(ctx, s, p, o, mf, b)
@@ -322,13 +322,6 @@ refused (exit 5).`,
 	cmd.Flags().BoolVar(&o.requireApproval, "require-approval", false, "refuse a plan that is not approved, or changed after its approval (exit 5)")
 	cmd.Flags().DurationVar(&o.maxAge, "max-plan-age", plan.DefaultMaxAge, "refuse a plan older than this (exit 5)")
 	return cmd
-}
-
-func short12(d string) string {
-	if len(d) > 12 {
-		return d[:12]
-	}
-	return d
 }
 
 // planTargets lists the plan's emails, each once, in order.

@@ -23,6 +23,7 @@ import (
 	"github.com/clay-agent/clay-agent/agent/lock"
 	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/agent/scim"
+	"github.com/clay-agent/clay-agent/agent/snapshot"
 	"github.com/clay-agent/clay-agent/agent/webhook"
 	"github.com/clay-agent/clay-agent/flows"
 )
@@ -351,7 +352,7 @@ func (a *app) scimTripAlert(ctx context.Context, log *zap.Logger, hook *webhook.
 			return
 		}
 		msg := map[string]any{
-			"text":      slackSafe("Clay workspace " + workspace + ": SCIM deprovisioning stopped: " + reason + ". Check the identity provider before it goes on."),
+			"text":      snapshot.SlackEscape("Clay workspace " + workspace + ": SCIM deprovisioning stopped: " + reason + ". Check the identity provider before it goes on."),
 			"workspace": workspace,
 			"scim":      map[string]any{"breaker": "open", "reason": reason},
 		}

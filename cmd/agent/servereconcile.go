@@ -17,6 +17,7 @@ import (
 	"github.com/clay-agent/clay-agent/agent/idp"
 	"github.com/clay-agent/clay-agent/agent/plan"
 	"github.com/clay-agent/clay-agent/agent/roster"
+	"github.com/clay-agent/clay-agent/agent/snapshot"
 	"github.com/clay-agent/clay-agent/agent/textsafe"
 	"github.com/clay-agent/clay-agent/flows"
 )
@@ -162,12 +163,7 @@ func findingsPayload(workspace string, rows []idp.Row, summary map[idp.Finding]i
 		parts = append(parts, fmt.Sprintf("%s %s (%s)", row.Finding, who, textsafe.Terminal(string(row.Role))))
 	}
 	text := fmt.Sprintf("Clay workspace %s: %d new finding(s) against the identity provider: %s.", textsafe.Terminal(workspace), len(rows), strings.Join(parts, "; "))
-	return findingsMessage{Text: slackSafe(text), Workspace: workspace, Findings: findingsNew{New: rows}, Summary: summary}
-}
-
-// slackSafe escapes the characters Slack's message format reads as markup.
-func slackSafe(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return findingsMessage{Text: snapshot.SlackEscape(text), Workspace: workspace, Findings: findingsNew{New: rows}, Summary: summary}
 }
 
 // autoApply offboards the inactive-in-idp seats (and revokes such
@@ -194,7 +190,7 @@ func (r *reconciler) autoApply(ctx context.Context, ro *roster.Roster, dirs []*i
 		auditKeyFile: r.o.snap.auditKeyFile, lockDir: r.o.snap.lockDir, lockTimeout: r.o.snap.lockTimeout,
 		confirmTimeout: defaultConfirmTimeout, destructive: true}
 	ao := &applyOptions{maxAge: plan.DefaultMaxAge}
-	mu := &mutation{a: r.a, flags: mf, command: "apply " + short12(digest), targets: planTargets(p),
+	mu := &mutation{a: r.a, flags: mf, command: "apply " + plan.ShortDigest(digest), targets: planTargets(p),
 		auditOptions: []audit.Option{audit.WithPlan(digest, autoApprover)},
 		run: func(s *session, b flows.Batch) ([]flows.Result, error) {
 			return r.a.applyPlan(ctx, s, p, ao, mf, b)
