@@ -205,20 +205,10 @@ func (mu *mutation) execute(ctx context.Context) error {
 		position[t] = i + 1
 	}
 	batch := flows.Batch{
-		Policy: m.policy(),
-		DryRun: m.dryRun,
-		OnStart: func(target string) error {
-			// no click without its record, and none after a record was lost
-			if err := run.Err(); err != nil {
-				return err
-			}
-			return run.Done(target, audit.OutcomeStarted, "about to click", nil, nil)
-		},
-		OnResult: func(r flows.Result) {
-			if err := run.Done(r.Email, string(r.Action), r.Detail, r.Before, r.Evidence); err != nil {
-				a.log.Error("audit", zap.Error(err))
-			}
-		},
+		Policy:   m.policy(),
+		DryRun:   m.dryRun,
+		OnStart:  auditStart(run),
+		OnResult: auditResult(run, a.log),
 		Evidence: func(ctx2 context.Context, target, when string) (string, error) {
 			return s.b.SaveScreenshot(ctx2, evidenceDir, fmt.Sprintf("%s-%d-%s-%s", run.ID(), position[target], target, when))
 		},
@@ -250,6 +240,28 @@ func (mu *mutation) execute(ctx context.Context) error {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// auditStart records, before the first click on a target, that the click
+// is about to happen: no click without its record, and none after a record
+// of the run was lost.
+func auditStart(run *audit.Run) func(target string) error {
+	return func(target string) error {
+		if err := run.Err(); err != nil {
+			return err
+		}
+		return run.Done(target, audit.OutcomeStarted, "about to click", nil, nil)
+	}
+}
+
+// auditResult records each target's outcome as soon as it is known; a
+// write error shows in run.Err, which the caller reports.
+func auditResult(run *audit.Run, log *zap.Logger) func(flows.Result) {
+	return func(r flows.Result) {
+		if err := run.Done(r.Email, string(r.Action), r.Detail, r.Before, r.Evidence); err != nil {
+			log.Error("audit", zap.Error(err))
+		}
+	}
 }
 
 // notAttempted adds a failed result for each target a stopped run did not

@@ -141,18 +141,9 @@ func (b *scimBackend) act(ctx context.Context, req scim.Request, command, email 
 		return fail(err)
 	}
 	batch := flows.Batch{
-		Policy: b.policy,
-		OnStart: func(target string) error {
-			if err := run.Err(); err != nil {
-				return err
-			}
-			return run.Done(target, audit.OutcomeStarted, "about to click", nil, nil)
-		},
-		OnResult: func(r flows.Result) {
-			if err := run.Done(r.Email, string(r.Action), r.Detail, r.Before, r.Evidence); err != nil {
-				b.log.Error("audit", zap.Error(err))
-			}
-		},
+		Policy:   b.policy,
+		OnStart:  auditStart(run),
+		OnResult: auditResult(run, b.log),
 	}
 	res, err := do(s, batch)
 	if err != nil {
