@@ -130,7 +130,7 @@ func sweepProfiles(root string, log *zap.Logger) {
 				zap.String("dir", dir), zap.Ints("pids", pids))
 			continue
 		}
-		if err := os.RemoveAll(dir); err != nil {
+		if err := removeDir(dir); err != nil {
 			log.Debug("removing a stale browser profile", zap.String("dir", dir), zap.Error(err))
 			continue
 		}
@@ -139,24 +139,47 @@ func sweepProfiles(root string, log *zap.Logger) {
 }
 
 // removeProfile removes the profile of a browser that has exited: it
-// kills the browser's processes that are left, then removes the directory,
-// trying again for a moment while they finish dying. A failure is logged
-// at debug level; a later start removes what is left.
+// kills the browser's processes that are left, then removes the directory.
+// A failure is logged at debug level; a later start removes what is left.
 func removeProfile(dir string, log *zap.Logger) {
 	killProfileUsers(dir)
-	deadline := time.Now().Add(profileRemoveLimit)
-	for {
-		err := os.RemoveAll(dir)
-		if err == nil {
-			return
-		}
-		if !time.Now().Before(deadline) {
-			log.Debug("removing the browser profile", zap.String("dir", dir), zap.Error(err))
-			return
-		}
-		time.Sleep(profileRemovePause)
+	if err := removeDir(dir); err != nil {
+		log.Debug("removing the browser profile", zap.String("dir", dir), zap.Error(err))
 	}
 }
+
+// removeDir removes dir and everything in it, for a browser whose
+// processes are gone or going. A process that is exiting can still write:
+// once its main thread has ended, /proc shows no command line for it, yet
+// its other threads finish their work (Chrome's network service saves its
+// state as it shuts down), so a file can appear while the directory is
+// removed, and a directory can be made again right after. removeDir tries
+// again until the directory has stayed absent a few looks in a row, for
+// at most profileRemoveLimit, and returns the last error if it never did.
+func removeDir(dir string) error {
+	deadline := time.Now().Add(profileRemoveLimit)
+	var err error
+	for quiet := 0; ; time.Sleep(leftoverPause) {
+		if _, serr := os.Lstat(dir); errors.Is(serr, fs.ErrNotExist) {
+			if quiet++; quiet == leftoverQuietRuns {
+				return nil
+			}
+			continue
+		}
+		quiet = 0
+		if !time.Now().Before(deadline) {
+			if err == nil {
+				err = errProfileRewritten
+			}
+			return err
+		}
+		err = os.RemoveAll(dir)
+	}
+}
+
+// errProfileRewritten means that a profile directory came back each time
+// it was removed until the time for its removal ran out.
+var errProfileRewritten = errors.New("the directory was written again after its removal")
 
 // killProfileUsers kills the processes left that run with dir as their
 // user data directory, looking again until it finds none a few times in a

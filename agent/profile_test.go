@@ -323,3 +323,50 @@ func TestKilledProcessProfile(t *testing.T) {
 	assert.NoDirExists(t, stale, "the next start removes it")
 	assert.Empty(t, profilesOf(t, ProfileRoot(), os.Getpid()), "and its own is gone after Close")
 }
+
+// TestRemoveDirOutlastsALateWriter removes a directory that a dying
+// process's last thread still writes into: files appear while it is
+// removed, and the directory is made again after it is gone.
+func TestRemoveDirOutlastsALateWriter(t *testing.T) {
+	tests := []struct {
+		name     string
+		writeFor time.Duration
+		wantErr  error
+	}{
+		{"nothing writes", 0, nil},
+		{"a writer that stops", 300 * time.Millisecond, nil},
+		{"a writer that never stops", 2 * profileRemoveLimit, errProfileRewritten},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := plant(t, t.TempDir(), "profile-1-1")
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				until := time.After(tc.writeFor)
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					case <-until:
+						return
+					default:
+					}
+					_ = os.MkdirAll(filepath.Join(dir, "Default"), profileMode)
+					_ = os.WriteFile(filepath.Join(dir, "Default", fmt.Sprintf("state-%d", i)), []byte("x"), 0o600)
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			err := removeDir(dir)
+			close(stop)
+			<-done
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.NoDirExists(t, dir)
+		})
+	}
+}
