@@ -40,7 +40,6 @@ var profileNameRE = regexp.MustCompile(`^profile-([1-9][0-9]{0,9})-[0-9]+$`)
 // for a moment and write into the directory while it is removed.
 const (
 	profileRemoveLimit = 2 * time.Second
-	profileRemovePause = 20 * time.Millisecond
 	leftoverPause      = 10 * time.Millisecond
 	leftoverQuietRuns  = 3
 )
