@@ -167,17 +167,17 @@ func removeDir(dir string) error {
 		}
 		quiet = 0
 		if !time.Now().Before(deadline) {
-			if err == nil {
-				err = errProfileRewritten
+			if err != nil {
+				return fmt.Errorf("%w: %w", errProfileRewritten, err)
 			}
-			return err
+			return errProfileRewritten
 		}
 		err = os.RemoveAll(dir)
 	}
 }
 
-// errProfileRewritten means that a profile directory came back each time
-// it was removed until the time for its removal ran out.
+// errProfileRewritten means that a profile directory was still there, or
+// there again, when the time for its removal ran out.
 var errProfileRewritten = errors.New("the directory was written again after its removal")
 
 // killProfileUsers kills the processes left that run with dir as their
