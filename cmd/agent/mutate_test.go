@@ -367,7 +367,6 @@ func TestMutatingBadInputExitsTwoBeforeTheBrowser(t *testing.T) {
 			assert.NotContains(t, r.stderr, noBrowser, "it must stop before the browser")
 			assert.NoFileExists(t, auditLog, "bad input writes no audit record")
 			assert.NoDirExists(t, locks, "bad input takes no lock")
-			assert.Less(t, r.elapsed, 5*time.Second)
 		})
 	}
 }
@@ -617,7 +616,7 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 			r := runCLI(t, "", m.cmd("offboard", "--email", "john.smith@acme.test", "--yes", "--lock-timeout", "300ms", "-o", format)...)
 			assert.Equal(t, exitFailed, r.code, r.stderr)
 			assert.GreaterOrEqual(t, r.elapsed, 300*time.Millisecond, "it waits --lock-timeout")
-			assert.Less(t, r.elapsed, 5*time.Second)
+			assert.Less(t, r.elapsed, time.Minute, "it gives up instead of waiting for the holder")
 			assert.Contains(t, r.stderr, "pid "+strconv.Itoa(os.Getpid()), "the message names the holder")
 			assert.Contains(t, r.stderr, "lock")
 			assert.Empty(t, r.stdout)
@@ -757,7 +756,7 @@ func TestAuditChainAcrossCommands(t *testing.T) {
 // no target was attempted and that the run was aborted.
 func TestCancelledRunRecordsWhatWasNotDone(t *testing.T) {
 	m := startMut(t, fixtures.WithRendition(fixtures.RenditionGrid))
-	m.Server.SetFaults(fixtures.Faults{RowDelay: 8 * time.Second})
+	m.Server.SetFaults(fixtures.Faults{RowDelay: 2 * time.Minute})
 	w := watchBrowsers(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -766,14 +765,14 @@ func TestCancelledRunRecordsWhatWasNotDone(t *testing.T) {
 	go func() {
 		res <- runApp(ctx, nil, "", m.cmd("offboard", "--email", targets[0], "--email", targets[1], "--yes", "-o", "json")...)
 	}()
-	w.started(t, 15*time.Second)
-	time.Sleep(time.Second)
+	w.started(t, time.Minute)
+	rowsHeld(t, m.Server)
 	cancel()
 	var r cliResult
 	select {
 	case r = <-res:
-	case <-time.After(15 * time.Second):
-		t.Fatal("offboard did not return within 15s of the cancellation")
+	case <-time.After(time.Minute):
+		t.Fatal("offboard did not return within a minute of the cancellation")
 	}
 	assert.NotEqual(t, exitOK, r.code)
 	results := decodeResults(t, r.stdout)
@@ -788,7 +787,7 @@ func TestCancelledRunRecordsWhatWasNotDone(t *testing.T) {
 	assert.Equal(t, []string{"planned", "not-attempted john.smith@acme.test", "not-attempted bob.oneil@acme.test", "aborted"}, trail(run))
 	assert.Contains(t, run[len(run)-1].Detail, "context canceled")
 	m.verifyAudit(t)
-	w.assertNoneLeft(t, 3*time.Second)
+	w.assertNoneLeft(t)
 }
 
 // killBrowsers kills, by pid, the browser processes a browserWatch
@@ -809,21 +808,21 @@ func killBrowsers(t *testing.T, w *browserWatch) int {
 // target as not attempted.
 func TestChromeKilledWhileReadingThePage(t *testing.T) {
 	m := startMut(t, fixtures.WithRendition(fixtures.RenditionTable))
-	m.Server.SetFaults(fixtures.Faults{RowDelay: 10 * time.Second})
+	m.Server.SetFaults(fixtures.Faults{RowDelay: 2 * time.Minute})
 	w := watchBrowsers(t)
 	targets := []string{"john.smith@acme.test", "bob.oneil@acme.test"}
 	res := make(chan cliResult, 1)
 	go func() {
-		res <- runCLI(t, "", m.cmd("offboard", "--email", targets[0], "--email", targets[1], "--yes", "--timeout", "15s")...)
+		res <- runCLI(t, "", m.cmd("offboard", "--email", targets[0], "--email", targets[1], "--yes", "--timeout", "3m")...)
 	}()
-	w.started(t, 15*time.Second)
-	time.Sleep(1500 * time.Millisecond)
+	w.started(t, time.Minute)
+	rowsHeld(t, m.Server)
 	require.Positive(t, killBrowsers(t, w))
 	var r cliResult
 	select {
 	case r = <-res:
-	case <-time.After(30 * time.Second):
-		t.Fatal("offboard did not return within 30s of the browser's death")
+	case <-time.After(time.Minute):
+		t.Fatal("offboard did not return within a minute of the browser's death")
 	}
 	assert.Equal(t, exitFailed, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "browser", "the error says what happened")
@@ -860,14 +859,14 @@ func TestChromeKilledInTheMiddleOfABatch(t *testing.T) {
 		_, failed := serverMutations(m.Server, "remove")
 		return failed[targets[0]] == 1
 	}, 20*time.Second, 10*time.Millisecond, "the first removal never reached the server")
-	m.Server.SetFaults(fixtures.Faults{RowDelay: 15 * time.Second})
-	time.Sleep(1500 * time.Millisecond)
+	m.Server.SetFaults(fixtures.Faults{RowDelay: 2 * time.Minute})
+	rowsHeld(t, m.Server)
 	require.Positive(t, killBrowsers(t, w))
 	var r cliResult
 	select {
 	case r = <-res:
-	case <-time.After(30 * time.Second):
-		t.Fatal("offboard did not return within 30s of the browser's death")
+	case <-time.After(time.Minute):
+		t.Fatal("offboard did not return within a minute of the browser's death")
 	}
 	assert.Contains(t, []int{exitFailed, exitNotVerified}, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "browser")

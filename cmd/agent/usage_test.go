@@ -136,7 +136,6 @@ func TestBadInputExitsTwoBeforeTheBrowser(t *testing.T) {
 			assert.NotContains(t, r.stderr, noBrowser, "it must stop before starting the browser")
 			assert.NotContains(t, r.stderr, secretValue)
 			assert.NoDirExists(t, artifacts, "no artifacts for bad input")
-			assert.Less(t, r.elapsed, 5*time.Second)
 		})
 	}
 }
