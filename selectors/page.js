@@ -1,5 +1,5 @@
 // The agent's page script. It resolves the hooks of the Team page contract
-// (shared/clay-team-page.md) inside the page and answers in one round trip.
+// (docs/page-contract.md) inside the page and answers in one round trip.
 // It relies only on visible text, ARIA and HTML semantics, icon identity and
 // containment: never on class names of layout, ids or DOM positions.
 //

@@ -1,5 +1,5 @@
 // Package selectors is everything the agent knows about the Team page's
-// markup. The hooks of the contract (shared/clay-team-page.md) are resolved
+// markup. The hooks of the contract (docs/page-contract.md) are resolved
 // by one embedded page script, page.js, installed once per document, which
 // answers each question in a single round trip: the rows with their name,
 // email, role and status, read by a complete scan of the list; or where to

@@ -60,7 +60,7 @@ cannot read are redacted by their text. Before anything is written, a final scan
 looks through every file and file name for anything still shaped like an address,
 a UUID, the workspace id, an id or a name it learned; if it finds one, record
 writes nothing and exits 1, naming only the kind and place.
-Use it to confirm the Team page's path and markup against shared/clay-team-page.md,
+Use it to confirm the Team page's path and markup against docs/page-contract.md,
 and replay it with: agent fixtures serve --recording DIR, which runs the page's
 own code against the recorded responses. record prints the workspace id and the
 sign-in to use with the replay.`,
