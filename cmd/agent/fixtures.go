@@ -35,7 +35,7 @@ type fixtureFlags struct {
 
 func (f *fixtureFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.rendition, "rendition", fixtures.RenditionTable, "Team page rendition: "+strings.Join(fixtures.Renditions(), ", "))
+	fl.StringVar(&f.rendition, "rendition", fixtures.RenditionTable, "Team page rendition: "+strings.Join(fixtures.Renditions(), ", ")+", or gen:SEED, a generated one (docs/locators.md)")
 	fl.IntVar(&f.members, "members", 0, "number of members (default: the seed, with its awkward cases)")
 	fl.StringVar(&f.workspace, "fixture-workspace", fixtures.DefaultWorkspace, "the fixture's workspace id")
 	fl.IntVar(&f.seatLimit, "seat-limit", 0, "members plus invitations allowed (0: unlimited)")
@@ -73,7 +73,7 @@ func loginFormNames() []string {
 
 func (f *fixtureFlags) validate() error {
 	if !fixtures.ValidRendition(f.rendition) {
-		return usageError("unknown rendition %q (want %s)", f.rendition, strings.Join(fixtures.Renditions(), ", "))
+		return usageError("unknown rendition %q (want %s, or gen:SEED with a number)", f.rendition, strings.Join(fixtures.Renditions(), ", "))
 	}
 	if !fixtures.ValidLoginForm(f.loginForm) {
 		return usageError("unknown login form %q (want %s)", f.loginForm, strings.Join(loginFormNames(), ", "))
@@ -175,6 +175,7 @@ func (a *app) fixturesCommand() *cobra.Command {
 		Short: "Serve the fixture Team page, its login page and its /v3 API",
 		Example: `  agent fixtures serve --addr 127.0.0.1:8089 --rendition grid --members 2000
   agent fixtures serve --rendition paged --row-delay 2s --fail-mutations 1
+  agent fixtures serve --rendition gen:42
   agent fixtures serve --login-form two-step --signin-delay 12s`,
 		Args: noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
@@ -204,6 +205,9 @@ func (a *app) fixturesCommand() *cobra.Command {
 				email, pwd := srv.Credentials()
 				fmt.Fprintf(a.stdout, "fixture server (%s rendition, %s login form, workspace %s) on %s\n", srv.Rendition(), srv.LoginForm(), srv.Workspace(), base)
 				fmt.Fprintf(a.stdout, "  team page: %s%s\n  sign in:   %s / %s\n", base, srv.TeamPath(), email, pwd)
+				if g, ok := fixtures.ParseGen(srv.Rendition()); ok {
+					fmt.Fprintf(a.stdout, "  seed:      %d\n  choices:   %s\n", g.Seed, strings.TrimPrefix(g.String(), g.Name()+" "))
+				}
 			}
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -328,5 +330,37 @@ func TestFixturesServeLoginFlags(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, form, srv.LoginForm())
 		})
+	}
+}
+
+func TestFixturesServeGeneratedRenditionPrintsItsChoices(t *testing.T) {
+	clearAgentEnv(t)
+	r := runCLI(t, "", "fixtures", "serve", "--addr", "127.0.0.1:0", "--rendition", "gen:x")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	r.oneErrorLine(t, `unknown rendition "gen:x"`, "gen:SEED")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		a := newApp(strings.NewReader(""), &stdout, &stderr)
+		done <- exitCode(a.execute(ctx, []string{"fixtures", "serve", "--rendition", "gen:42", "--addr", "127.0.0.1:0"}))
+	}()
+	g := fixtures.Generate(42)
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "choices:") }, time.Minute, 20*time.Millisecond,
+		"no choices printed: %s %s", stdout.String(), stderr.String())
+	printed := stdout.String()
+	assert.Contains(t, printed, "fixture server (gen:42 rendition")
+	assert.Contains(t, printed, "seed:      42\n")
+	for _, d := range fixtures.GenDims() {
+		assert.Contains(t, printed, string(d)+"="+g.Choices[d])
+	}
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, exitOK, code)
+	case <-time.After(30 * time.Second):
+		t.Fatal("fixtures serve did not stop")
 	}
 }
