@@ -108,7 +108,8 @@ var ErrDrift = fmt.Errorf("%w: controls the flows need are missing or ambiguous"
 // the + Invite button, and in its dialog the email field, the role
 // dropdown and Send invite (the dialog is then closed with Cancel or
 // Escape); for one member row that is not the signed-in user its role
-// dropdown (a popup is opened and closed with Escape, selecting nothing)
+// dropdown (a popup is opened and closed, selecting nothing, with Escape,
+// a click on an empty spot or its trigger: whichever the page honours)
 // and its remove control (an actions menu is opened, its Remove item
 // found, and closed); for one pending invitation, its revoke control.
 //
@@ -256,13 +257,13 @@ func (t *Team) probeMember(ctx context.Context, r *roster.Roster) ([]Check, erro
 	role := hookCheck(ProbeRole, &hooks.Role, where)
 	var out []Check
 	if role.OK() && hooks.Role.Kind == "popup" && !hooks.Role.Disabled {
-		if _, err := t.openAndClose(ctx, loc, selectors.Role, "", "the role dropdown of "+email); err != nil {
+		if _, g, err := t.openAndClose(ctx, loc, selectors.Role, "", "the role dropdown of "+email); err != nil {
 			if stops(err) {
 				return nil, err
 			}
 			role = failedCheck(ProbeRole, err)
 		} else {
-			role.Detail += "; opened and closed with Escape, nothing selected"
+			role.Detail += "; opened and closed with " + g.String() + ", nothing selected"
 		}
 	}
 	out = append(out, role)
@@ -329,60 +330,53 @@ func (t *Team) probeRow(ctx context.Context, loc selectors.Locator) (*selectors.
 }
 
 // probeMenuItem opens the actions menu of the row of loc, finds the item
-// matching pattern without clicking it, and closes the menu with Escape.
+// matching pattern without clicking it, and closes the menu (see
+// closePopup).
 func (t *Team) probeMenuItem(ctx context.Context, loc selectors.Locator, c ProbeControl, pattern selectors.Pattern, what string) Check {
-	item, err := t.openAndClose(ctx, loc, selectors.Remove, pattern, what)
+	item, g, err := t.openAndClose(ctx, loc, selectors.Remove, pattern, what)
 	if err != nil {
 		return failedCheck(c, err)
 	}
 	ch := hookCheck(c, item, "in "+what)
-	ch.Detail += "; opened and closed with Escape"
+	ch.Detail += "; opened and closed with " + g.String()
 	return ch
 }
 
 // openAndClose clicks control c of the row of loc (a role dropdown that
 // opens a list, or an actions menu), waits for the list, describes the
-// item matching pattern when one is given, and closes the list with
-// Escape, checking that it closed and that nothing was chosen. It never
-// clicks an item.
-func (t *Team) openAndClose(ctx context.Context, loc selectors.Locator, c selectors.Control, pattern selectors.Pattern, what string) (*selectors.Hook, error) {
+// item matching pattern when one is given, and closes the list with the
+// first gesture the page honours (see closePopup), checking that it closed
+// and that nothing was chosen. It never clicks an item. It returns the
+// gesture that closed the list.
+func (t *Team) openAndClose(ctx context.Context, loc selectors.Locator, c selectors.Control, pattern selectors.Pattern, what string) (*selectors.Hook, CloseGesture, error) {
 	before, err := selectors.Rendered(ctx, t.b, loc, t.opts)
 	if err != nil {
-		return nil, t.explain(ctx, err)
+		return nil, 0, t.explain(ctx, err)
 	}
 	if _, err := t.clickRow(ctx, loc, c, what, nil); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := t.waitPopup(ctx, what); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var item *selectors.Hook
 	var itemErr error
 	if pattern != "" {
 		item, itemErr = selectors.ProbeItem(ctx, t.b, pattern)
 	}
-	if err := selectors.ClosePopup(ctx, t.b); err != nil {
-		return nil, t.explain(ctx, err)
-	}
-	closed, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
-		open, err := selectors.PopupOpen(ctx, t.b)
-		return !open, err
-	})
+	g, err := t.closePopup(ctx, loc, c, what)
 	if err != nil {
-		return nil, t.explain(ctx, err)
-	}
-	if !closed {
-		return nil, t.errorf(agent.ErrPageChanged, "%s did not close with Escape within %s", what, t.opts.Step)
+		return nil, g, err
 	}
 	if itemErr != nil {
-		return nil, t.explain(ctx, itemErr)
+		return nil, g, t.explain(ctx, itemErr)
 	}
 	after, err := selectors.Rendered(ctx, t.b, loc, t.opts)
 	if err != nil {
-		return nil, t.explain(ctx, err)
+		return nil, g, t.explain(ctx, err)
 	}
 	if before.Row != nil && after.Row != nil && before.Row.Role != after.Row.Role {
-		return nil, t.errorf(agent.ErrPageChanged, "%s changed the row's role from %s to %s although nothing was chosen", what, before.Row.Role, after.Row.Role)
+		return nil, g, t.errorf(agent.ErrPageChanged, "%s changed the row's role from %s to %s although nothing was chosen", what, before.Row.Role, after.Row.Role)
 	}
-	return item, nil
+	return item, g, nil
 }

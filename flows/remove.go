@@ -140,15 +140,13 @@ func (t *Team) openConfirm(ctx context.Context, b Batch, k rowKind, loc selector
 		}
 		item, err := selectors.PopupItem(ctx, t.b, loc, k.menuItem, "Remove item of the actions menu")
 		if err != nil {
-			_ = selectors.ClosePopup(ctx, t.b)
-			return err
+			return t.closeAfter(ctx, loc, selectors.Remove, "the actions menu of "+loc.Email, err)
 		}
 		err = t.clickGuarded(ctx, "the Remove item of the actions menu of "+loc.Email, item)
 		if err == nil {
 			return nil
 		}
-		_ = selectors.ClosePopup(ctx, t.b)
-		if !errors.Is(err, errMissed) {
+		if err := t.closeAfter(ctx, loc, selectors.Remove, "the actions menu of "+loc.Email, err); !errors.Is(err, errMissed) {
 			return err
 		}
 		last = err

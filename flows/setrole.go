@@ -128,19 +128,18 @@ func (t *Team) pickRole(ctx context.Context, loc selectors.Locator, role roster.
 }
 
 // chooseOption waits for the list a role dropdown opened and clicks the
-// option for role. A failure closes the list.
+// option for role. A failure closes the list (see closePopup); a list that
+// cannot be closed is the error then, since the next try would toggle it.
 func (t *Team) chooseOption(ctx context.Context, loc selectors.Locator, role roster.Role, what string) error {
 	if err := t.waitPopup(ctx, what); err != nil {
 		return err
 	}
 	opt, err := selectors.RoleOption(ctx, t.b, loc, string(role))
 	if err != nil {
-		_ = selectors.ClosePopup(ctx, t.b)
-		return err
+		return t.closeAfter(ctx, loc, selectors.Role, what, err)
 	}
 	if err := t.clickGuarded(ctx, "the option "+string(role), opt); err != nil {
-		_ = selectors.ClosePopup(ctx, t.b)
-		return err
+		return t.closeAfter(ctx, loc, selectors.Role, what, err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/clay-agent/clay-agent/agent"
@@ -26,6 +27,9 @@ type Team struct {
 	now    func() time.Time
 	loaded bool
 	signIn time.Duration // bounds the wait for the session after the password
+	// popupGesture is the CloseGesture that closed this page's last popup:
+	// the first one tried for the next.
+	popupGesture atomic.Int32
 }
 
 // Option configures a Team.

@@ -21,7 +21,10 @@
 
   const EMAIL_RE = /^[^\s@<>(),;:"\[\]]+@[^\s@<>(),;:"\[\]]+\.[^\s@<>(),;:"\[\]]+$/;
   const YOU_RE = /\(\s*you\s*\)/i;
-  const STATUS_RE = /^(invited|pending|invitation sent|invite sent|pending invitation|awaiting response|expired)(\b.*)?$/i;
+  // a status word, possibly with more after it ("Invited 3 days ago"), but
+  // not a phrase naming who invited someone ("Invited by admin@…"), which a
+  // member's row may show as well
+  const STATUS_RE = /^(invited|pending|invitation sent|invite sent|pending invitation|awaiting response|expired)(?!\s+by\b)(\b.*)?$/i;
   const ROLE_WORDS = {
     "admin": "Admin", "administrator": "Admin",
     "editor": "Editor", "user": "Editor", "member": "Editor",
@@ -241,36 +244,201 @@
     return out;
   }
 
-  // rows groups email elements into rows: the smallest element that holds
-  // the email and that row's own controls, found by containment only.
+  // rows groups email elements into rows: a row is the smallest element
+  // that holds one email as an email and that row's own controls, found by
+  // containment only. A row may show more than one address: a member who
+  // never set a name is shown by their email in the name's place (the
+  // address twice, perhaps in another case), a name may look like an
+  // address (even another member's), and a row may mention someone else
+  // ("Invited by admin@…"). Each row is answered once, with the address it
+  // shows as its email (see rowEmail); a row whose email cannot be told
+  // from its other addresses is answered with unsure set, and is never
+  // taken for the row of any of them.
   function rows() {
     const found = emailElements();
+    // how many addresses each element holds, itself included (an address
+    // element may hold another: "ann@x <div>Invited by <b>bo@y</b></div>")
     const counts = new Map();
     for (const f of found) {
-      for (let a = f.el.parentElement; a; a = a.parentElement) {
+      for (let a = f.el; a; a = a.parentElement) {
         counts.set(a, (counts.get(a) || 0) + 1);
       }
     }
+    const held = (el) => counts.get(el) || 0;
+    // the addresses of one semantic row (tr, role=row, li, listitem) are
+    // one row; the others start as a group of one
+    const groups = [];
+    const bySemantic = new Map();
+    for (const f of found) {
+      const sem = f.el.closest(SEMANTIC_ROW_SEL);
+      if (sem && !sem.matches("body") && !inOverlay(sem)) {
+        let g = bySemantic.get(sem);
+        if (!g) {
+          g = { node: sem, addrs: [], semantic: true };
+          bySemantic.set(sem, g);
+          groups.push(g);
+        }
+        g.addrs.push(f);
+        continue;
+      }
+      const last = groups[groups.length - 1];
+      if (last && !last.semantic && last.node.contains(f.el)) {
+        last.addrs.push(f); // an address inside another address's element
+        continue;
+      }
+      groups.push({ node: f.el, addrs: [f], semantic: false });
+    }
+    // neighbouring groups that are parts of one row are merged (see oneRow)
+    const merged = [];
+    for (const g of groups) {
+      const prev = merged[merged.length - 1];
+      if (prev && !prev.semantic && !g.semantic) {
+        const l = oneRow(prev, g, held);
+        if (l) {
+          prev.node = l;
+          prev.addrs.push(...g.addrs);
+          continue;
+        }
+      }
+      merged.push(g);
+    }
     const headings = Array.from(document.querySelectorAll(HEADING_SEL)).filter((h) => isVisible(h) && !inOverlay(h));
     const out = [];
-    for (const f of found) {
-      let row = null;
-      const sem = f.el.closest(SEMANTIC_ROW_SEL);
-      if (sem && !sem.matches("body") && !inOverlay(sem)) row = sem;
-      if (!row) {
-        let cur = f.el;
+    for (const g of merged) {
+      let row = g.node;
+      if (!g.semantic) {
+        let cur = g.node;
         for (;;) {
           const p = cur.parentElement;
           if (!p || p.matches(STOP_SEL)) break;
-          if ((counts.get(p) || 0) > 1) break;
+          if (held(p) > g.addrs.length) break;
           if (sectionMarkerOutside(p, cur)) break;
           cur = p;
         }
         row = cur;
       }
-      out.push({ row: row, emailEl: f.el, email: f.email, section: sectionOf(row, headings) });
+      out.push(Object.assign({ row: row, section: sectionOf(row, headings) }, rowEmail(row, g.addrs)));
     }
     return out;
+  }
+
+  // oneRow reports whether two neighbouring groups of addresses are parts
+  // of one row, and returns the element that holds both. They are when the
+  // smallest element holding both holds no other address, no section
+  // marker, is no list or section (STOP_SEL) and has none on the way down
+  // to them, and the two parts do not both hold what only a row holds (a
+  // row's control, or a role or status word): two rows each have theirs,
+  // a name and an email do not.
+  function oneRow(a, b, held) {
+    let l = a.node;
+    while (l && !l.contains(b.node)) l = l.parentElement;
+    if (!l || l === document.body || l === document.documentElement || l.matches(STOP_SEL)) return null;
+    if (held(l) !== a.addrs.length + b.addrs.length) return null;
+    const part = (n) => {
+      let c = n;
+      for (; c.parentElement && c.parentElement !== l; c = c.parentElement) {
+        if (c.parentElement.matches(STOP_SEL)) return null;
+      }
+      return c;
+    };
+    const pa = l === a.node ? a.node : part(a.node);
+    const pb = l === b.node ? b.node : part(b.node);
+    if (!pa || !pb) return null;
+    for (const h of l.querySelectorAll(HEADING_SEL)) {
+      const t = headingText(h);
+      if (SECTION_MEMBERS_RE.test(t) || SECTION_INVITES_RE.test(t)) return null;
+    }
+    for (const x of l.querySelectorAll("button,[role=button],a")) if (isInviteLabel(accName(x))) return null;
+    if (l !== a.node && l !== b.node && holdsRowPart(pa) && holdsRowPart(pb)) return null;
+    return l;
+  }
+
+  // holdsRowPart reports whether el holds what only a row has: a role
+  // dropdown, a remove control, an actions menu, or a role or status word.
+  function holdsRowPart(el) {
+    if (roleControl(el)) return true;
+    for (const c of [el].concat(Array.from(el.querySelectorAll("button,[role=button],[role=combobox],[aria-haspopup],a")))) {
+      if (!c.matches("button,[role=button],[role=combobox],[aria-haspopup],a") || !isVisible(c)) continue;
+      const name = accName(c);
+      if (canonicalRole(name)) return true;
+      const hp = (c.getAttribute("aria-haspopup") || "").toLowerCase();
+      if (hp === "menu" || hp === "true") return true;
+      if (!/^cancel$/i.test(name) && (REMOVE_NAME_RE.test(name) || REMOVE_NAME_RE.test(c.getAttribute("title") || "") || TRASH_ICON_RE.test(iconIdentity(c)))) return true;
+    }
+    return textTokens(el).some((t) => canonicalRole(t.text) || STATUS_RE.test(t.text));
+  }
+
+  // rowEmail tells which of the addresses a row shows is its email. One
+  // address (in any case) is the email; shown twice, the email is the
+  // element that is not the name. Among several addresses, one mentioned
+  // inside a phrase ("Invited by admin@…") is no email, nor is the name:
+  // the address in a heading of the row, else its first label. What is
+  // left must be one address; otherwise the row is unsure.
+  function rowEmail(row, addrs) {
+    const keysOf = (list) => Array.from(new Set(list.map((f) => emailKey(f.email))));
+    const all = keysOf(addrs);
+    if (addrs.length === 1) return { emailEl: addrs[0].el, email: addrs[0].email, nameEl: null, others: [], unsure: null };
+    const name = nameAddress(row, addrs);
+    let cands = addrs;
+    if (keysOf(cands).length > 1) {
+      const plain = cands.filter((f) => !isMention(f, row));
+      if (plain.length) cands = plain;
+    }
+    if (keysOf(cands).length > 1 && name) {
+      const rest = cands.filter((f) => emailKey(f.email) !== emailKey(name.email));
+      if (rest.length) cands = rest;
+    }
+    if (keysOf(cands).length !== 1) {
+      return { emailEl: addrs[0].el, email: addrs[0].email, nameEl: null, others: addrs.slice(1).map((f) => f.el), unsure: all };
+    }
+    const pick = cands.find((f) => !name || f.el !== name.el) || cands[0];
+    return {
+      emailEl: pick.el,
+      email: pick.email,
+      nameEl: name && name.el !== pick.el ? name.el : null,
+      others: addrs.filter((f) => f.el !== pick.el).map((f) => f.el),
+      unsure: null,
+    };
+  }
+
+  // nameAddress returns the address of addrs that stands where the row's
+  // name goes, if one does: the one inside a heading of the row, else the
+  // one that is the row's first label (its first text that is no initials,
+  // role, status or control).
+  function nameAddress(row, addrs) {
+    const inHeading = addrs.filter((f) => { const h = f.el.closest(HEADING_SEL); return h && row.contains(h); });
+    if (inHeading.length && new Set(inHeading.map((f) => emailKey(f.email))).size === 1) return inHeading[0];
+    const toks = textTokens(row).map((t) => ({ el: t.el, text: norm(t.text.replace(YOU_RE, "")) })).filter((t) => t.text && /\p{L}|\p{N}/u.test(t.text));
+    const texts = toks.map((t) => t.text);
+    for (const t of toks) {
+      if (canonicalRole(t.text) || STATUS_RE.test(t.text) || isInitialsOf(t.text, texts)) continue;
+      return addrs.find((f) => f.el === t.el || f.el.contains(t.el)) || null;
+    }
+    return null;
+  }
+
+  // isMention reports whether the address f is part of a phrase on its
+  // line ("Invited by admin@…"), rather than shown on its own.
+  function isMention(f, row) {
+    let a = f.el;
+    const key = emailKey(f.email);
+    while (a !== row && a.parentElement && emailKey(norm(a.textContent.replace(YOU_RE, ""))) === key) a = a.parentElement;
+    const text = a.innerText !== undefined ? a.innerText : a.textContent;
+    for (const line of String(text).split(/[\n\t]/)) {
+      const l = line.toLowerCase();
+      const at = l.indexOf(key);
+      if (at < 0) continue;
+      const rest = norm((l.slice(0, at) + " " + l.slice(at + key.length)).replace(YOU_RE, ""));
+      return /\p{L}|\p{N}/u.test(rest);
+    }
+    return false;
+  }
+
+  // rowIdentity reads the email of one row element the way rows() does.
+  function rowIdentity(row) {
+    const addrs = emailElements(row);
+    if (!addrs.length) return { email: "", unsure: null };
+    return rowEmail(row, addrs);
   }
 
   // sectionMarkerOutside reports whether p holds a section heading or the
@@ -386,15 +554,20 @@
     }
     let status = "";
     const names = [];
+    const within = (el, x) => !!x && (x === el || x.contains(el));
     for (const tok of textTokens(row)) {
-      if (tok.el === r.emailEl || r.emailEl.contains(tok.el) || tok.el.contains(r.emailEl)) {
+      // the address in the name's place is the name, whatever it looks like
+      const inName = within(tok.el, r.nameEl);
+      if (!inName && (tok.el === r.emailEl || r.emailEl.contains(tok.el) || tok.el.contains(r.emailEl))) {
         // the email's own text, possibly with (you) beside it
         const rest = norm(tok.text.replace(r.email, "").replace(YOU_RE, ""));
         if (!rest || EMAIL_RE.test(rest)) continue;
       }
+      // another address the row shows: someone it mentions
+      if (!inName && (r.others || []).some((o) => within(tok.el, o))) continue;
       let t = norm(tok.text.replace(YOU_RE, ""));
       if (!t) continue;
-      if (EMAIL_RE.test(t)) continue;
+      if (EMAIL_RE.test(t) && !inName) continue;
       if (canonicalRole(t)) { if (!role) role = canonicalRole(t); continue; }
       if (STATUS_RE.test(t)) { if (!status) status = t; continue; }
       if (!/\p{L}|\p{N}/u.test(t)) continue;
@@ -477,15 +650,42 @@
     const members = [];
     const invitations = [];
     const byRow = new Map();
+    // rows whose email cannot be told from their other addresses: seats
+    // all the same, reported (as unreadable rows) and never taken for the
+    // row of any address they show
+    const unsure = [];
     for (const r of rs) {
       const d = describeCached(r);
       const kind = classify(d);
       if (!kind) continue;
       d.kind = kind;
+      if (r.unsure) {
+        unsure.push({
+          kind: kind,
+          text: norm(r.row.innerText !== undefined ? r.row.innerText : r.row.textContent).slice(0, 500),
+          section: d.section,
+          roleControl: !!d.roleControl,
+          removeControl: d.removeControls > 0 || d.actionsMenu,
+          keys: r.unsure,
+        });
+        continue;
+      }
       byRow.set(r.row, d);
       (kind === "member" ? members : invitations).push(d);
     }
-    return { members: members, invitations: invitations, rows: rs, byRow: byRow, unreadable: unreadableRows(rs) };
+    return { members: members, invitations: invitations, rows: rs, byRow: byRow, unsure: unsure, unreadable: unreadableRows(rs).concat(unsure) };
+  }
+
+  // unsureRows returns the rows of kind that show email among addresses
+  // the page script cannot tell apart.
+  function unsureRows(s, email, kind) {
+    const want = emailKey(email);
+    return (s.unsure || []).filter((u) => u.kind === kind && u.keys.indexOf(want) >= 0);
+  }
+
+  function unsureError(email, kind, us) {
+    return err("unreadable", "the row of " + email, us.length + " " + kind + " row(s) show " + email + " beside other addresses, and which of them is the row's email cannot be told: " +
+      us.map((u) => JSON.stringify(u.text.slice(0, 120))).join("; "));
   }
 
   // strayControls lists the role and remove controls of the list that no
@@ -1133,9 +1333,14 @@
     return hits;
   }
 
+  // located answers with the row of email in the snapshot s that a scan
+  // found it in.
   function located(s, email, kind, proof, how) {
+    const us = unsureRows(s, email, kind);
+    if (us.length) return Object.assign({ info: pageInfo(), found: 0 }, unsureError(email, kind, us));
     const hits = matchRows(s, email, kind);
     if (hits.length > 1) return Object.assign({ info: pageInfo(), found: hits.length }, err("ambiguous", "the row of " + email, hits.length + " " + kind + " rows show " + email));
+    if (hits.length === 0) return Object.assign({ info: pageInfo() }, err("stale", "the row of " + email, "the row of " + email + " left the page while it was located"));
     return { info: pageInfo(), found: 1, row: hits[0].d, proof: proof, how: how };
   }
 
@@ -1153,7 +1358,7 @@
     let hit = null;
     const visit = (s) => {
       const list = kind === "invitation" ? s.invitations : s.members;
-      if (!list.some((d) => emailKey(d.email) === want)) return false;
+      if (!list.some((d) => emailKey(d.email) === want) && !unsureRows(s, email, kind).length) return false;
       hit = s;
       return true;
     };
@@ -1163,12 +1368,12 @@
     if (!opts.fromStartOnly) {
       const fwd = await scan(false, visit, stepTimeout, notes);
       if (fwd.error) return Object.assign({ info: pageInfo() }, fwd);
-      if (fwd.hit) return located(snapshot(), email, kind, null, "found ahead");
+      if (fwd.hit) return located(hit, email, kind, null, "found ahead");
     }
     const acc = new Map();
     const full = await scan(true, (s) => { accumulate(acc, s); return visit(s); }, stepTimeout, notes);
     if (full.error) return Object.assign({ info: pageInfo() }, full);
-    if (full.hit) return located(snapshot(), email, kind, full.proof, "found from the start");
+    if (full.hit) return located(hit, email, kind, full.proof, "found from the start");
     const t = tally(acc);
     const e = checkCounts(t.seenMembers, t.seenInvitations);
     if (e) return Object.assign({ info: pageInfo(), found: 0 }, e);
@@ -1256,10 +1461,11 @@
       const ctl = target.closest(CLICKABLE_SEL);
       if (!ctl) return "the click landed outside any control";
       if (spec.row && spec.row.isConnected && spec.row.contains(ctl)) {
-        // the row pointed at is still there: it must still show the target,
-        // and only the target
-        const shown = emailElements(spec.row).map((f) => emailKey(f.email));
-        if (shown.length !== 1 || shown[0] !== emailKey(spec.email)) {
+        // the row pointed at is still there: it must still show the target
+        // as its email, and be sure of it
+        const id = rowIdentity(spec.row);
+        if (id.unsure || !id.email || emailKey(id.email) !== emailKey(spec.email)) {
+          const shown = emailElements(spec.row).map((f) => f.email);
           return "the click landed on a row that now shows " + (shown.join(", ") || "no email") + ", not " + spec.email;
         }
         if (!controlMatches(spec.row, spec.control, ctl)) return "the click landed on another control of the row (" + accName(ctl) + ")";
@@ -1290,6 +1496,10 @@
       const b = target.closest("button,[role=button],input[type=submit],input[type=button]");
       if (!b || !new RegExp(spec.pattern, "i").test(accName(b))) return "the click landed on \"" + (b ? accName(b) : target.tagName.toLowerCase()) + "\", not the " + spec.control;
       return "";
+    }
+    if (spec.via === "inert") {
+      const why = notInert(target);
+      return why ? "the click meant to land outside the open list landed on " + why : "";
     }
     if (spec.via === "page") {
       const b = target.closest(CLICKABLE_SEL);
@@ -1345,6 +1555,8 @@
   function findControl(email, kind, control) {
     if (control !== "role" && control !== "remove") return err("usage", control, "unknown control " + control);
     const s = snapshot();
+    const us = unsureRows(s, email, kind);
+    if (us.length) return unsureError(email, kind, us);
     const hits = matchRows(s, email, kind);
     if (hits.length === 0) return { rendered: false };
     if (hits.length > 1) return err("ambiguous", "the row of " + email, hits.length + " " + kind + " rows show " + email);
@@ -1473,11 +1685,63 @@
     return openPopups().length > 0;
   }
 
-  // closePopup closes open listboxes and menus with Escape.
+  // closePopup presses Escape for the open listboxes and menus: the first
+  // of the gestures that close a popup (Escape, a click outside it, its
+  // trigger again). A page may honour only some of them; the flows try
+  // the others when the popup stays open (inertPoint, then the trigger).
   function closePopup() {
     const target = document.activeElement || document.body;
     for (const t of [target, document]) t.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", code: "Escape", bubbles: true }));
     return { open: popupOpen() };
+  }
+
+  // ACTIVE_SEL is whatever a click may act on besides the controls of
+  // CLICKABLE_SEL: fields, labels, focusable elements, live messages.
+  const ACTIVE_SEL = CLICKABLE_SEL + ",input,textarea,label,summary,details,[contenteditable]:not([contenteditable=false]),[tabindex],[draggable=true]," +
+    "[role=link],[role=tab],[role=switch],[role=checkbox],[role=radio],[role=slider],[role=textbox],[role=searchbox],[role=alert],[role=status]";
+
+  // notInert says why a click on el could act on something: el is (in) a
+  // control or a field, inside the open list, in a row (whose controls a
+  // click there might reach), or outside the topmost open dialog (a click
+  // there may dismiss it). "" means the click is inert.
+  function notInert(el, rowEls) {
+    if (!el || !el.closest) return "nothing";
+    const c = el.closest(ACTIVE_SEL);
+    if (c) return "a control (" + (accName(c) || c.tagName.toLowerCase()) + ")";
+    if (el.closest(POPUP_SEL)) return "the open list";
+    const ds = openDialogs();
+    if (ds.length) {
+      if (!ds[ds.length - 1].contains(el)) return "the page outside the open dialog";
+    } else if (el.closest(DIALOG_SEL)) {
+      return "a dialog";
+    }
+    for (const r of rowEls || rows().map((x) => x.row)) if (r.contains(el)) return "a row";
+    return "";
+  }
+
+  // inertPoint finds a point of the viewport whose click acts on nothing
+  // (see notInert), to close a popup that closes only on a click outside
+  // it: a heading first, else the first clear point of a grid over the
+  // viewport. It arms the click guard, which stops the click unless it
+  // lands on such a point.
+  function inertPoint() {
+    const W = window.innerWidth, H = window.innerHeight;
+    const pts = [];
+    for (const h of document.querySelectorAll(HEADING_SEL)) {
+      if (!isVisible(h) || h.closest(POPUP_SEL)) continue;
+      const r = h.getBoundingClientRect();
+      pts.push([r.left + Math.min(6, r.width / 2), r.top + r.height / 2]);
+    }
+    for (let j = 1; j < 16; j++) for (let i = 1; i < 16; i++) pts.push([Math.floor(W * i / 16), Math.floor(H * j / 16)]);
+    const rowEls = rows().map((x) => x.row);
+    for (const [x, y] of pts) {
+      if (!(x >= 1 && y >= 1 && x < W - 1 && y < H - 1)) continue;
+      const el = document.elementFromPoint(x, y);
+      if (!el || notInert(el, rowEls)) continue;
+      armGuard({ via: "inert", control: "an empty spot of the page" });
+      return { x: x, y: y, name: norm(el.textContent).slice(0, 40) || el.tagName.toLowerCase() };
+    }
+    return err("contract", "an empty spot of the page", "no point in view is clear of controls, rows, dialogs and the open list, so nothing can be clicked outside the list");
   }
 
   // ---------- dialogs ----------
@@ -1657,6 +1921,8 @@
   // email are found, without touching them: found, by which hook, unique.
   function probeRow(email, kind) {
     const s = snapshot();
+    const us = unsureRows(s, email, kind);
+    if (us.length) return unsureError(email, kind, us);
     const hits = matchRows(s, email, kind);
     if (hits.length === 0) return { rendered: false };
     if (hits.length > 1) return err("ambiguous", "the row of " + email, hits.length + " " + kind + " rows show " + email);
@@ -1925,6 +2191,7 @@
     popupItem: popupItem,
     popupOpen: popupOpen,
     closePopup: closePopup,
+    inertPoint: inertPoint,
     dialogState: dialogState,
     dialogButton: dialogButton,
     cancelDialog: cancelDialog,

@@ -467,10 +467,21 @@ func PopupOpen(ctx context.Context, ev Evaluator) (bool, error) {
 	return *b, nil
 }
 
-// ClosePopup closes open listboxes and menus with Escape.
+// ClosePopup presses Escape for the open listboxes and menus. A page may
+// close its popups only on a click outside them (InertPoint) or on their
+// trigger; package flows tries those when the popup stays open.
 func ClosePopup(ctx context.Context, ev Evaluator) error {
-	_, err := call[struct{}](ctx, ev, "closing the open list", 0, "closePopup")
+	_, err := call[struct{}](ctx, ev, "closing the open list with Escape", 0, "closePopup")
 	return err
+}
+
+// InertPoint finds a point of the viewport where a click acts on nothing:
+// no control or field, no row, not the open list, not outside the topmost
+// open dialog. It arms the click guard, which stops the click unless it
+// lands on such a point. A click there closes a popup that closes on a
+// click outside it.
+func InertPoint(ctx context.Context, ev Evaluator) (*Point, error) {
+	return call[Point](ctx, ev, "finding an empty spot of the page", 0, "inertPoint")
 }
 
 // Dialog is the state of the topmost open dialog.
