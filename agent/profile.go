@@ -173,8 +173,14 @@ func removeDir(dir string) error {
 			return errProfileRewritten
 		}
 		err = os.RemoveAll(dir)
+		afterRemoval(dir)
 	}
 }
+
+// afterRemoval runs after each removal of removeDir; tests set it to play
+// a writer that makes the directory again, at a moment of their choosing
+// instead of one the scheduler picks.
+var afterRemoval = func(string) {}
 
 // errProfileRewritten means that a profile directory was still there, or
 // there again, when the time for its removal ran out.

@@ -330,22 +330,36 @@ func TestKilledProcessProfile(t *testing.T) {
 func TestRemoveDirOutlastsALateWriter(t *testing.T) {
 	tests := []struct {
 		name     string
-		writeFor time.Duration
+		writeFor time.Duration // a writer beside the removal, for this long
+		again    int           // the directory is made again after this many removals (-1: every one)
 		wantErr  error
 	}{
-		{"nothing writes", 0, nil},
-		{"a writer that stops", 300 * time.Millisecond, nil},
-		{"a writer that never stops", 2 * profileRemoveLimit, errProfileRewritten},
+		{"nothing writes", 0, 0, nil},
+		{"a writer that stops", 300 * time.Millisecond, 0, nil},
+		{"made again after two removals", 0, 2, nil},
+		{"made again after every removal", 0, -1, errProfileRewritten},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := plant(t, t.TempDir(), "profile-1-1")
+			rewrite := func() {
+				_ = os.MkdirAll(filepath.Join(dir, "Default"), profileMode)
+				_ = os.WriteFile(filepath.Join(dir, "Default", "Network Persistent State"), []byte("x"), 0o600)
+			}
+			removals := 0
+			afterRemoval = func(string) {
+				removals++
+				if tc.again < 0 || removals <= tc.again {
+					rewrite()
+				}
+			}
+			t.Cleanup(func() { afterRemoval = func(string) {} })
 			stop := make(chan struct{})
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
 				until := time.After(tc.writeFor)
-				for i := 0; ; i++ {
+				for {
 					select {
 					case <-stop:
 						return
@@ -353,8 +367,7 @@ func TestRemoveDirOutlastsALateWriter(t *testing.T) {
 						return
 					default:
 					}
-					_ = os.MkdirAll(filepath.Join(dir, "Default"), profileMode)
-					_ = os.WriteFile(filepath.Join(dir, "Default", fmt.Sprintf("state-%d", i)), []byte("x"), 0o600)
+					rewrite()
 					time.Sleep(time.Millisecond)
 				}
 			}()
@@ -367,6 +380,9 @@ func TestRemoveDirOutlastsALateWriter(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.NoDirExists(t, dir)
+			if tc.again > 0 {
+				assert.Greater(t, removals, tc.again, "it removed the directory again each time it came back")
+			}
 		})
 	}
 }
