@@ -4,7 +4,7 @@ BIN       := bin/agent
 DEMO_ADDR ?= 127.0.0.1:8089
 DEMO_DIR  := .demo
 
-.PHONY: all build demo test test-short vet fmt smoke bench chrome clean
+.PHONY: all build demo test test-renditions test-short vet fmt smoke bench chrome clean
 
 all: build
 
@@ -26,6 +26,12 @@ demo: build chrome
 test: chrome
 	$(GO) vet ./...
 	CI=$${CI:-true} $(GO) test -race -count=1 -timeout 45m ./...
+
+# test-renditions runs every flow over the covering set of generated
+# renditions and 300 seeds of the day (docs/locators.md, "The rendition
+# space").
+test-renditions: chrome
+	CI=$${CI:-true} GEN_SEEDS=300 $(GO) test -race -count=1 -timeout 180m -run 'TestGeneratedRenditions' -v ./flows
 
 smoke: build chrome
 	$(BIN) smoke

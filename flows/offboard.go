@@ -21,7 +21,7 @@ func (tg target) state() State { return State{Member: tg.member, Invitation: tg.
 
 // plan reads the Team page once and matches each email to its rows.
 func (t *Team) plan(ctx context.Context, emails []string) (*roster.Roster, []target, error) {
-	r, err := t.List(ctx, "")
+	r, err := t.read(ctx, "")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -242,7 +242,7 @@ func (t *Team) verifyAbsent(ctx context.Context, b Batch, results []Result) ([]R
 	if err := t.Reload(ctx); err != nil {
 		return results, err
 	}
-	r, err := t.List(ctx, "")
+	r, err := t.read(ctx, "")
 	if err != nil {
 		return results, err
 	}

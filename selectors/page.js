@@ -34,6 +34,7 @@
   // a role name at the start of a described option: "Editor – Can edit"
   const ROLE_LEAD_RE = /^(sales[\s-]?rep|administrator|admin|editor|viewer|user|member)(?=$|[\s–—\-:·|(,.])/i;
   const HEADING_SEL = "h1,h2,h3,h4,h5,h6,[role=heading]";
+  const SECTIONING_SEL = "section,article,aside,fieldset,[role=region],[role=group]";
   const DIALOG_SEL = "dialog[open],[role=dialog],[role=alertdialog]";
   const POPUP_SEL = "[role=listbox],[role=menu]";
   const ITEM_SEL = "[role=option],[role=menuitem],[role=menuitemradio],[role=menuitemcheckbox]";
@@ -417,19 +418,33 @@
     return null;
   }
 
-  // isMention reports whether the address f is part of a phrase on its
-  // line ("Invited by admin@…"), rather than shown on its own.
+  // isMention reports whether the address f is part of a phrase
+  // ("Invited by admin@…"), rather than shown on its own: words lead up to
+  // it on its line. What comes after it does not count, and neither does
+  // an element before it that holds an address or is a block of its own:
+  // "<span>ann@…</span><span>Invited by bob@…</span>" shows ann's address
+  // on its own, however the spans run together in the text.
   function isMention(f, row) {
-    let a = f.el;
     const key = emailKey(f.email);
-    while (a !== row && a.parentElement && emailKey(norm(a.textContent.replace(YOU_RE, ""))) === key) a = a.parentElement;
-    const text = a.innerText !== undefined ? a.innerText : a.textContent;
-    for (const line of String(text).split(/[\n\t]/)) {
-      const l = line.toLowerCase();
-      const at = l.indexOf(key);
-      if (at < 0) continue;
-      const rest = norm((l.slice(0, at) + " " + l.slice(at + key.length)).replace(YOU_RE, ""));
-      return /\p{L}|\p{N}/u.test(rest);
+    const textOf = (n) => norm(n.nodeType === 3 ? n.nodeValue : n.nodeType === 1 ? (n.innerText !== undefined ? n.innerText : n.textContent) : "");
+    // the node that shows the address: the largest element whose text is
+    // just the address, or the text node itself
+    let a = f.el;
+    if (emailKey(norm(a.textContent.replace(YOU_RE, ""))) === key) {
+      while (a.parentElement && a.parentElement !== row && emailKey(norm(a.parentElement.textContent.replace(YOU_RE, ""))) === key) a = a.parentElement;
+    } else {
+      const t = Array.from(a.childNodes).find((n) => n.nodeType === 3 && emailKey(norm(n.nodeValue.replace(YOU_RE, ""))) === key);
+      if (t) a = t;
+    }
+    for (let prev = a.previousSibling; prev; prev = prev.previousSibling) {
+      const t = textOf(prev).replace(YOU_RE, "");
+      if (!norm(t)) continue;
+      if (prev.nodeType === 1) {
+        const d = getComputedStyle(prev).display;
+        if (!/^inline/.test(d) && d !== "contents") return false; // a line of its own
+      }
+      if (t.indexOf("@") >= 0) return false; // another address, not words leading up to this one
+      return /\p{L}|\p{N}/u.test(t);
     }
     return false;
   }
@@ -456,17 +471,31 @@
     return false;
   }
 
+  // sectionOf names the section a row is in ("members", "invitations" or
+  // "" under no such heading). A heading governs the rows after it within
+  // its scope: the sectioning element around it (section, article,
+  // region, group, fieldset) when there is one, else the whole document.
+  // Of the headings that govern a row, the one of the narrowest scope
+  // wins, and of those the last before the row: so invitations in a
+  // section of their own above the members do not claim the members
+  // after that section.
   function sectionOf(row, headings) {
-    let last = "";
+    let kind = "";
+    let scope = null;
     for (const h of headings) {
       if (h.contains(row)) continue;
-      if (h.compareDocumentPosition(row) & Node.DOCUMENT_POSITION_FOLLOWING) {
-        const t = headingText(h);
-        if (SECTION_INVITES_RE.test(t)) last = "invitations";
-        else if (SECTION_MEMBERS_RE.test(t)) last = "members";
-      }
+      if (!(h.compareDocumentPosition(row) & Node.DOCUMENT_POSITION_FOLLOWING)) continue;
+      const t = headingText(h);
+      const k = SECTION_INVITES_RE.test(t) ? "invitations" : SECTION_MEMBERS_RE.test(t) ? "members" : "";
+      if (!k) continue;
+      const sc = h.parentElement ? h.parentElement.closest(SECTIONING_SEL) : null;
+      if (sc && !sc.contains(row)) continue;
+      const s = sc || document.documentElement;
+      if (scope && s !== scope && s.contains(scope)) continue; // a wider scope than the one found
+      scope = s;
+      kind = k;
     }
-    return last;
+    return kind;
   }
 
   function isInviteLabel(s) {
@@ -953,9 +982,13 @@
     return se.scrollHeight > se.clientHeight + 4 ? se : null;
   }
 
+  // listScroller is what scrolls the member rows: the scroller of the
+  // first member row (invitations listed above the members may sit
+  // outside the members' container), else of the first row at all.
   function listScroller() {
     const s = snapshot();
-    const first = s.rows.find((r) => s.byRow.has(r.row));
+    const member = s.rows.find((r) => { const d = s.byRow.get(r.row); return d && d.kind === "member"; });
+    const first = member || s.rows.find((r) => s.byRow.has(r.row));
     return first ? scrollerOf(first.row) : null;
   }
 
@@ -1039,9 +1072,20 @@
   async function scrollThrough(scroller, fromY, visit, stepTimeout, complete) {
     jumpTo(scroller, fromY);
     await settle(() => rowsInView(scroller) > 0 && !busy(), stepTimeout);
+    await settled(scroller, stepTimeout);
+    let reach = -1; // the bottom of the lowest row read so far, in scroller coordinates
     for (let guard = 0; guard < 200000; guard++) {
       const s = snapshot();
+      const span = rowSpan(scroller, s);
+      // the rows now rendered must meet the rows read before: a gap
+      // between them would be rows never read
+      if (reach >= 0 && span && span.top > reach + 2) {
+        const met = await settle(() => { const sp = rowSpan(scroller, snapshot()); return !!sp && sp.top <= reach + 2 && !busy(); }, stepTimeout);
+        if (!met) return err("incomplete", "the member list", "after scrolling, the rows rendered start " + Math.round(span.top - reach) + " px below the last row read: rows in between were never rendered");
+        continue;
+      }
       if (visit(s)) return { hit: true };
+      if (span) reach = Math.max(reach, span.bottom);
       const top = topOf(scroller);
       const max = maxTop(scroller);
       if (top >= max - 1) {
@@ -1056,21 +1100,68 @@
       }
       // step past the last rendered row, but at least most of a view
       const vr = isDocScroller(scroller) ? { top: 0 } : scroller.getBoundingClientRect();
+      const view = isDocScroller(scroller) ? window.innerHeight : (scroller.clientHeight || window.innerHeight);
+      // the last row rendered around the view: rows far below it (the
+      // invitations after a virtualized list of the window) are not the
+      // list's next rows, and stepping to them would skip the rows between
       let lastTop = 0;
       for (const r of s.rows) {
         if (!isDocScroller(scroller) && !scroller.contains(r.row)) continue;
         const b = r.row.getBoundingClientRect();
         const y = b.top - vr.top + top;
+        if (y > top + view * 1.5) continue;
         if (y > lastTop) lastTop = y;
       }
-      const view = isDocScroller(scroller) ? window.innerHeight : (scroller.clientHeight || window.innerHeight);
       let next = Math.max(top + Math.floor(view * 0.9), Math.floor(lastTop) - 4);
       if (next > top + view * 4) next = top + Math.floor(view * 0.9);
       if (next <= top) next = top + Math.max(1, Math.floor(view * 0.9));
+      const sig = quickEmails().join("\n");
       jumpTo(scroller, Math.min(next, max));
+      // the page answers a scroll a frame or more later: wait for the
+      // rendered rows to change (or a grace period: a list that keeps its
+      // rows), then for them to hold still
+      await timedSettle(() => quickEmails().join("\n") !== sig || busy(), grace());
       await timedSettle(() => rowsInView(scroller) > 0 && !busy(), stepTimeout);
+      await settled(scroller, stepTimeout);
     }
     return err("timeout", "the member list", "the list never reached its end");
+  }
+
+  // rowSpan is the top of the highest and the bottom of the lowest member
+  // or invitation row rendered in the scroller, in the scroller's
+  // coordinates (the document's for the window).
+  function rowSpan(scroller, s) {
+    const doc = isDocScroller(scroller);
+    const base = (doc ? 0 : scroller.getBoundingClientRect().top) - topOf(scroller);
+    const view = doc ? window.innerHeight : (scroller.clientHeight || window.innerHeight);
+    const at = topOf(scroller);
+    let top = Infinity, bottom = -Infinity;
+    for (const r of s.rows) {
+      if (!doc && !scroller.contains(r.row)) continue;
+      const b = r.row.getBoundingClientRect();
+      if (b.height === 0) continue;
+      // only the rows around the view: others (a second list further
+      // down) are not the ones this step rendered
+      const y = b.top - base;
+      if (y > at + view * 1.5 || b.bottom - base < at - view) continue;
+      top = Math.min(top, y);
+      bottom = Math.max(bottom, b.bottom - base);
+    }
+    return top === Infinity ? null : { top: top, bottom: bottom };
+  }
+
+  // settled waits until the rendered rows hold still for two frames.
+  async function settled(scroller, stepTimeout) {
+    let last = quickEmails().join("\n");
+    let still = 0;
+    const deadline = Date.now() + stepTimeout;
+    while (still < 2 && Date.now() < deadline) {
+      await nextFrame();
+      const now = busy() ? null : quickEmails().join("\n");
+      still = now !== null && now === last ? still + 1 : 0;
+      last = now;
+    }
+    return still >= 2;
   }
 
   // exploreScroll reads a list that may need scrolling: a virtualized list
@@ -1096,8 +1187,9 @@
     // jump to the far end: rows that leave the DOM give a virtualized list away
     jumpTo(scroller, scroller.scrollHeight);
     const sameAsBefore = () => { const q = quickEmails(); return q.length === before.size && q.every((e) => before.has(e)); };
-    await settle(() => !sameAsBefore() || busy(), 80);
+    await settle(() => !sameAsBefore() || busy(), grace());
     if (!(await waitNotBusy(stepTimeout))) return err("timeout", "the member list", "the list stayed busy after scrolling");
+    await settled(scroller, stepTimeout);
     const after = new Set(quickEmails());
     let lost = false;
     for (const e of before) if (!after.has(e)) { lost = true; break; }
@@ -1107,13 +1199,27 @@
       if (r.error) return r;
       return { hit: r.hit, how: "scrolled to the end of a virtualized list" };
     }
-    // rows are kept: grow the list until it stops growing
+    // rows are kept: grow the list until it stops growing. A row that
+    // leaves the DOM on the way gives a virtualized list away after all
+    // (one that answered the first jump late): it is walked from the start.
     let grown = after.size > before.size;
+    const kept = new Set(after);
     for (let i = 0; i < 100000; i++) {
       if (visit(snapshot())) return { hit: true };
       jumpTo(scroller, scroller.scrollHeight);
       const g = await growAtEnd(scroller, stepTimeout, complete);
       if (g.error) return g;
+      await settled(scroller, stepTimeout);
+      const now = new Set(quickEmails());
+      let gone = false;
+      for (const e of kept) if (!now.has(e)) { gone = true; break; }
+      if (gone) {
+        notes.push("virtualized list: scrolled through");
+        const r = await scrollThrough(scroller, fromTop ? 0 : startTop, visit, stepTimeout, complete);
+        if (r.error) return r;
+        return { hit: r.hit, how: "scrolled to the end of a virtualized list" };
+      }
+      for (const e of now) kept.add(e);
       if (g === "end") break;
       grown = true;
     }
@@ -1204,10 +1310,26 @@
         return err("incomplete", "the member list", "the page says \"" + counts.texts.join("; ") + "\" but shows " + seen.size + " member rows");
       }
       const p = pagerControls();
-      if (!p.next) { proof.end = "no Next control" + (ex.how ? ", " + ex.how : ""); break; }
-      if (isDisabled(p.next)) { proof.end = "the Next control is disabled" + (ex.how ? ", " + ex.how : ""); break; }
+      let next = p.next;
+      let nextName = "the \"Next\" page control";
+      if (!next && p.pages.length > 0) {
+        // numbered pages without Next: the page after the current one,
+        // until the current one is the last number offered
+        const cur = p.pages.filter((x) => x.current);
+        if (cur.length !== 1) return err("incomplete", "the numbered page controls", "the list has numbered pages but " + (cur.length ? "several are" : "none is") + " marked as the current one");
+        const after = p.pages.filter((x) => x.n === cur[0].n + 1 && enabled(x.el));
+        if (after.length === 0) {
+          if (p.pages.some((x) => x.n > cur[0].n)) return err("incomplete", "the numbered page controls", "page " + (cur[0].n + 1) + " is not offered though a later page is");
+          proof.end = "the last numbered page (" + cur[0].n + ")" + (ex.how ? ", " + ex.how : "");
+          break;
+        }
+        next = after[0].el;
+        nextName = "the page " + (cur[0].n + 1) + " control";
+      }
+      if (!next) { proof.end = "no Next control" + (ex.how ? ", " + ex.how : ""); break; }
+      if (isDisabled(next)) { proof.end = "the Next control is disabled" + (ex.how ? ", " + ex.how : ""); break; }
       const before = counts;
-      const e = await clickAndSettle(p.next, "the \"Next\" page control", stepTimeout);
+      const e = await clickAndSettle(next, nextName, stepTimeout);
       if (e) return e;
       proof.pages++;
       counts = statedCounts();
