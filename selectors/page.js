@@ -314,6 +314,7 @@
           if (!p || p.matches(STOP_SEL)) break;
           if (held(p) > g.addrs.length) break;
           if (sectionMarkerOutside(p, cur)) break;
+          if (beyondRow(p, cur)) break;
           cur = p;
         }
         row = cur;
@@ -321,6 +322,22 @@
       out.push(Object.assign({ row: row, section: sectionOf(row, headings) }, rowEmail(row, g.addrs)));
     }
     return out;
+  }
+
+  // beyondRow reports whether p is past the row cur already is: cur holds
+  // the row's own controls, and p adds only text around it, with no
+  // control (a list's header "Name Email Role" above its one row, a
+  // "Showing 1–1 of 9" line), so p is the list, not the row.
+  function beyondRow(p, cur) {
+    if (!roleControl(cur) && removeControl(cur, null).length === 0 && actionsMenuButtons(cur, null).length === 0) return false;
+    let extra = "";
+    for (const c of p.children) {
+      if (c === cur || c.contains(cur)) continue;
+      if (!isVisible(c)) continue;
+      if (c.matches(CLICKABLE_SEL) || c.querySelector(CLICKABLE_SEL)) return false;
+      extra += " " + (c.innerText !== undefined ? c.innerText : c.textContent);
+    }
+    return /\p{L}|\p{N}/u.test(extra);
   }
 
   // oneRow reports whether two neighbouring groups of addresses are parts
@@ -1070,9 +1087,7 @@
   // feeds every rendered row to visit. It stops early when visit returns
   // true. It returns {hit}, or an error.
   async function scrollThrough(scroller, fromY, visit, stepTimeout, complete) {
-    jumpTo(scroller, fromY);
-    await settle(() => rowsInView(scroller) > 0 && !busy(), stepTimeout);
-    await settled(scroller, stepTimeout);
+    await jumpAndSettle(scroller, fromY, stepTimeout);
     let reach = -1; // the bottom of the lowest row read so far, in scroller coordinates
     for (let guard = 0; guard < 200000; guard++) {
       const s = snapshot();
@@ -1127,6 +1142,20 @@
     return err("timeout", "the member list", "the list never reached its end");
   }
 
+  // jumpAndSettle scrolls to y and waits for the page's answer: the
+  // rendered rows change (or a grace period passes, for a list that keeps
+  // its rows), rows are in view, nothing is busy, and the rows hold still.
+  // Reading before the answer would read the rows of the place the list
+  // was, as if they were the rows of the place it is.
+  async function jumpAndSettle(scroller, y, stepTimeout) {
+    const moved = Math.abs(topOf(scroller) - y) > 1;
+    const sig = quickEmails().join("\n");
+    jumpTo(scroller, y);
+    if (moved) await timedSettle(() => quickEmails().join("\n") !== sig || busy(), grace());
+    await settle(() => rowsInView(scroller) > 0 && !busy(), stepTimeout);
+    await settled(scroller, stepTimeout);
+  }
+
   // rowSpan is the top of the highest and the bottom of the lowest member
   // or invitation row rendered in the scroller, in the scroller's
   // coordinates (the document's for the window).
@@ -1177,10 +1206,7 @@
       if (visit(snapshot())) return { hit: true };
       if (!busy() && complete()) return { hit: false, how: "every row the page states is rendered" };
     }
-    if (fromTop && topOf(scroller) > 0) {
-      jumpTo(scroller, 0);
-      await settle(() => rowsInView(scroller) > 0 && !busy(), stepTimeout);
-    }
+    if (fromTop && topOf(scroller) > 0) await jumpAndSettle(scroller, 0, stepTimeout);
     if (visit(snapshot())) return { hit: true };
     const startTop = topOf(scroller);
     const before = new Set(quickEmails());
@@ -1294,7 +1320,12 @@
       // page or of the list has been seen: no need to wait for more rows
       const complete = () => {
         const c = statedCounts();
-        if (c.from > 0 && c.to >= c.from) return seen.size === c.to - c.from + 1;
+        if (c.from > 0 && c.to >= c.from) {
+          // "Showing 1–25 of 64" with no page control: the rest comes by
+          // scrolling or Load more, so the 25 are not the whole list
+          if (c.of > c.to) { const p = pagerControls(); if (!p.next && p.pages.length === 0) return false; }
+          return seen.size === c.to - c.from + 1;
+        }
         if (!rewind || c.members.length === 0) return false;
         if (c.members.some((n) => n !== allSeen.size)) return false;
         return c.invitations.every((n) => n === invitesSeen.size) && c.invitations.length > 0;

@@ -292,7 +292,7 @@ func (h *harness) stop() {
 	h.cancel()
 	select {
 	case <-h.done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		h.t.Error("the worker did not stop")
 	}
 	_ = h.srv.Close()
