@@ -115,7 +115,7 @@ func (r *Redactor) scan(file, s string) []Leak {
 			add(at, "the workspace id")
 		}
 	}
-	for id := range r.ids {
+	for id := range r.seen {
 		if len(id) >= minIDLen {
 			for _, at := range tokenIndexes(s, id) {
 				add(at, "an id")

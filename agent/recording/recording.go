@@ -43,6 +43,11 @@ type Redactor struct {
 	emails map[string]string
 	names  map[string]string
 	ids    map[string]string
+	// seen are the original ids met so far, learned or replaced: no
+	// stand-in takes one of their values, so an id left in a file is
+	// always a leak and a stand-in never one.
+	seen   map[string]bool
+	nextID int
 	uuids  map[string]string
 	// words are the words of names taken from rows the page script could
 	// not read, looked for one by one by Leaks.
@@ -57,7 +62,7 @@ type Redactor struct {
 // New returns an empty Redactor.
 func New(workspace string) *Redactor {
 	return &Redactor{
-		emails: map[string]string{}, names: map[string]string{}, ids: map[string]string{},
+		emails: map[string]string{}, names: map[string]string{}, ids: map[string]string{}, seen: map[string]bool{},
 		uuids: map[string]string{}, words: map[string]bool{},
 		Workspace: workspace, WorkspaceStandIn: "1234", counts: map[string]int{},
 	}
@@ -91,13 +96,31 @@ func (r *Redactor) name(n string) string {
 	return s
 }
 
+// id returns the stand-in of an id: the next number from 1001 on that is
+// no original id met so far, nor the workspace's id or its stand-in.
 func (r *Redactor) id(v string) string {
 	if s, ok := r.ids[v]; ok {
 		return s
 	}
-	s := strconv.Itoa(1000 + len(r.ids) + 1)
-	r.ids[v] = s
-	return s
+	r.seen[v] = true
+	for {
+		r.nextID++
+		s := strconv.Itoa(1000 + r.nextID)
+		if !r.seen[s] && s != r.Workspace && s != r.WorkspaceStandIn {
+			r.ids[v] = s
+			return s
+		}
+	}
+}
+
+// learnID notes an original id without giving it a stand-in yet.
+func (r *Redactor) learnID(v string) {
+	r.seen[v] = true
+	for r.seen[r.WorkspaceStandIn] && r.WorkspaceStandIn != r.Workspace {
+		// an id that equals the workspace stand-in would read as a leak
+		// wherever the stand-in is: take another one
+		r.WorkspaceStandIn += "0"
+	}
 }
 
 // LearnName registers a person's name, e.g. one read from the page, so that
@@ -108,12 +131,40 @@ func (r *Redactor) LearnName(n string) {
 	}
 }
 
-// LearnJSON walks a JSON document first, so that the names it holds are
-// known when the DOM is redacted.
+// LearnJSON walks a JSON document first, so that the names and ids it
+// holds are known when the DOM is redacted. Call it for every document
+// before redacting any: ids get their stand-ins only when redacted, and a
+// stand-in never takes the value of an id learned before.
 func (r *Redactor) LearnJSON(data []byte) {
 	var v any
 	if json.Unmarshal(data, &v) == nil {
-		r.walk(v, "")
+		r.learn(v, "")
+	}
+}
+
+// learn is walk without replacing: it notes names and ids.
+func (r *Redactor) learn(v any, key string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			r.learn(e, k)
+		}
+	case []any:
+		for _, e := range x {
+			r.learn(e, key)
+		}
+	case string:
+		switch {
+		case secretRE.MatchString(key):
+		case nameKeys[strings.ToLower(key)] && x != "" && !emailRE.MatchString(x):
+			r.name(x)
+		case idRE.MatchString(key) && isDigits(x):
+			r.learnID(x)
+		}
+	case float64:
+		if idRE.MatchString(key) {
+			r.learnID(strconv.FormatFloat(x, 'f', -1, 64))
+		}
 	}
 }
 
@@ -228,8 +279,8 @@ func (r *Redactor) text(s string, code bool) string {
 		if r.Workspace != "" && tok == r.Workspace {
 			return r.WorkspaceStandIn
 		}
-		if to, ok := r.ids[tok]; ok && len(tok) >= minIDLen {
-			return to
+		if r.seen[tok] && len(tok) >= minIDLen {
+			return r.id(tok)
 		}
 		return tok
 	})

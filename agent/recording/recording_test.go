@@ -159,9 +159,85 @@ func TestRedactsQueries(t *testing.T) {
 	}
 }
 
-// An id whose stand-in is another id is replaced once, never twice.
+// Ids are replaced in one pass, and by stand-ins that are no id of the
+// page: 1001 and 1002 are taken, so they become 1003 and 1004.
 func TestIDsAreReplacedInOnePass(t *testing.T) {
 	r := New("")
 	r.LearnJSON([]byte(`{"users":[{"id":1002},{"id":1001}]}`))
-	assert.Equal(t, "/users/1001 /users/1002", r.Text("/users/1002 /users/1001"))
+	assert.Equal(t, "/users/1003 /users/1004", r.Text("/users/1002 /users/1001"))
+}
+
+// Numeric ids are replaced wherever they appear (JSON numbers and strings,
+// URLs, the DOM), consistently, and never by a value that is itself an id
+// of the page: the leak scan then finds nothing, and every original id is
+// gone.
+func TestNumericIDsGetStandInsThatAreNoOriginalID(t *testing.T) {
+	tests := []struct {
+		name string
+		ids  []string // the users' ids, the signed-in user first
+	}{
+		{"ids far from the stand-ins", []string{"48213", "48214", "48215"}},
+		{"ids that are the first stand-ins, in reverse", []string{"1003", "1002", "1001"}},
+		{"ids that are the first stand-ins, in order", []string{"1001", "1002", "1003"}},
+		{"an id that is the workspace stand-in", []string{"1234", "1001", "77"}},
+		{"ids as strings", []string{`"1002"`, `"1001"`, `"5000"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bare := make([]string, len(tt.ids))
+			for i, id := range tt.ids {
+				bare[i] = strings.Trim(id, `"`)
+			}
+			me := []byte(`{"user":{"id":` + tt.ids[0] + `,"name":"Ana Ruiz","email":"ana@corp.test"}}`)
+			users := []byte(`{"users":[` +
+				`{"id":` + tt.ids[0] + `,"name":"Ana Ruiz","email":"ana@corp.test"},` +
+				`{"id":` + tt.ids[1] + `,"name":"Bo Chan","email":"bo@corp.test","managerId":` + tt.ids[0] + `},` +
+				`{"id":` + tt.ids[2] + `,"name":"Cy Dunn","email":"cy@corp.test"}]}`)
+			r := New("98765")
+			r.LearnJSON(me)
+			r.LearnJSON(users)
+			html := `<ul>` +
+				`<li data-user-id="` + bare[0] + `">Ana Ruiz ana@corp.test</li>` +
+				`<li data-user-id="` + bare[1] + `">Bo Chan <a href="/workspaces/98765/users/` + bare[1] + `">bo@corp.test</a></li>` +
+				`<li data-user-id="` + bare[2] + `">Cy Dunn cy@corp.test</li></ul>`
+			files := map[string][]byte{
+				"page.html":            []byte(r.HTML(html)),
+				"api/01-v3-me.json":    r.JSON(me),
+				"api/02-v3-users.json": r.JSON(users),
+				"api/03-" + r.Text("/v3/workspaces/98765/users/"+bare[1]): []byte("{}"),
+			}
+			require.Empty(t, r.Leaks(files))
+
+			var gotMe struct {
+				User struct{ ID json.Number } `json:"user"`
+			}
+			var gotUsers struct {
+				Users []struct {
+					ID        json.Number `json:"id"`
+					ManagerID json.Number `json:"managerId"`
+					Email     string      `json:"email"`
+				} `json:"users"`
+			}
+			require.NoError(t, json.Unmarshal(files["api/01-v3-me.json"], &gotMe))
+			require.NoError(t, json.Unmarshal(files["api/02-v3-users.json"], &gotUsers))
+			require.Len(t, gotUsers.Users, 3)
+			standIns := map[string]string{}
+			for i, u := range gotUsers.Users {
+				standIns[bare[i]] = u.ID.String()
+				assert.NotContains(t, bare, u.ID.String(), "a stand-in is no original id")
+				assert.NotEqual(t, r.WorkspaceStandIn, u.ID.String())
+			}
+			assert.Len(t, map[string]bool{standIns[bare[0]]: true, standIns[bare[1]]: true, standIns[bare[2]]: true}, 3, "one stand-in per id")
+			assert.Equal(t, standIns[bare[0]], gotMe.User.ID.String(), "the same id in both files")
+			assert.Equal(t, standIns[bare[0]], gotUsers.Users[1].ManagerID.String(), "under another key too")
+			page := string(files["page.html"])
+			for i, id := range bare {
+				if len(id) >= minIDLen {
+					assert.Contains(t, page, `data-user-id="`+standIns[bare[i]]+`"`, "the DOM joins the JSON")
+				}
+			}
+			assert.Contains(t, page, "/workspaces/"+r.WorkspaceStandIn+"/users/"+standIns[bare[1]])
+			assert.NotContains(t, bare, r.WorkspaceStandIn)
+		})
+	}
 }
