@@ -160,3 +160,27 @@ func mutationsFor(s *fixtures.Server, ids ...int) []fixtures.Mutation {
 	}
 	return out
 }
+
+// TestSeedsOfTheDayThatFoundDefects keeps, under chaos as they ran, the
+// seeds of the day whose flows once failed, each with every dimension
+// pinned so that it stays the same page when the generator grows.
+func TestSeedsOfTheDayThatFoundDefects(t *testing.T) {
+	for _, c := range []struct{ name, found string }{
+		{
+			"gen:644005430,row=aria-row,scroller=container,list=virtual-transform,rerender=both,role=menu-button,viewer=offered,remove=aria-label,dialog=role-dialog,naming=by-email,errors=inside,popups=outside-click,invitations=before,count=showing,search=none,overlay=sticky-header,secondEmail=none,names=email",
+			"a role menu that opens below a row low in the window, and does not flip, opened out of view",
+		},
+		{
+			"gen:620795097,row=plain-div,scroller=nothing,list=all,rerender=on-timer,role=native-select,viewer=offered,remove=text,dialog=role-dialog,naming=by-email,errors=toast,popups=escape,invitations=after,count=heading,search=box,overlay=none,secondEmail=none,names=you-like",
+			"invitations that arrive after the members, with no busy marker: list read none and said nothing",
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			g, ok := fixtures.ParseGen(c.name)
+			require.True(t, ok, "a generated rendition")
+			t.Log(c.found)
+			runGenFlows(t, genCase{gen: g, chaos: true})
+		})
+	}
+}

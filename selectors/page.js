@@ -190,7 +190,64 @@
 
   // busy reports a loading list: aria-busy, a progress bar, or a status
   // that says "Loading". One scan of the document, as it runs often.
+  // The page's own requests (fetch and XMLHttpRequest) in flight: rows
+  // that arrive from a request the page has not answered yet are not on
+  // the page yet, whether or not it shows a busy marker. The counter is
+  // installed once per document, before the page's scripts when the
+  // script runs at document start. A request older than NET_BACKGROUND_MS
+  // is a long poll or a stream, not a load, and no longer counts; a
+  // request that ended less than NET_RENDER_MS ago still does, so that the
+  // page can render what it received.
+  const NET_BACKGROUND_MS = 3000;
+  const NET_RENDER_MS = 80;
+  const net = window.__clayAgentNet || (function () {
+    const n = { open: new Map(), seq: 0, lastEnd: 0 };
+    const begin = () => { const id = ++n.seq; n.open.set(id, Date.now()); return id; };
+    const end = (id) => { if (n.open.delete(id)) n.lastEnd = Date.now(); };
+    try {
+      const origFetch = window.fetch;
+      if (typeof origFetch === "function") {
+        window.fetch = function () {
+          const id = begin();
+          let p;
+          try {
+            p = origFetch.apply(this, arguments);
+          } catch (e) {
+            end(id);
+            throw e;
+          }
+          Promise.resolve(p).then(() => end(id), () => end(id));
+          return p;
+        };
+      }
+      const proto = window.XMLHttpRequest && window.XMLHttpRequest.prototype;
+      if (proto && typeof proto.send === "function") {
+        const origSend = proto.send;
+        proto.send = function () {
+          const id = begin();
+          this.addEventListener("loadend", () => end(id), { once: true });
+          try {
+            return origSend.apply(this, arguments);
+          } catch (e) {
+            end(id);
+            throw e;
+          }
+        };
+      }
+    } catch (e) { /* a page that forbids it keeps its busy markers only */ }
+    Object.defineProperty(window, "__clayAgentNet", { value: n });
+    return n;
+  })();
+
+  function netBusy() {
+    const now = Date.now();
+    if (now - net.lastEnd < NET_RENDER_MS) return true;
+    for (const t of net.open.values()) if (now - t < NET_BACKGROUND_MS) return true;
+    return false;
+  }
+
   function busy() {
+    if (netBusy()) return true;
     for (const el of document.querySelectorAll("[aria-busy=true],[role=progressbar],[role=status],[aria-live]")) {
       if (el.getAttribute("aria-busy") === "true") {
         if (isVisible(el) || el.getBoundingClientRect().height > 0) return true;
@@ -852,7 +909,7 @@
   }
 
   function notReady(info) {
-    if (info.busy) return err("timeout", "the member list", "the member list stayed busy (aria-busy or a spinner)");
+    if (info.busy) return err("timeout", "the member list", "the member list stayed busy (aria-busy, a spinner, or requests of the page in flight)");
     const s = snapshot();
     if (s.members.length === 0) {
       if (!info.heading) return err("contract", "the Team heading and member rows", "no \"Team\" heading and no member rows with an email, a role and controls");
@@ -1700,6 +1757,18 @@
     return Object.assign(hitTest(el, control), { scrolled: true });
   }
 
+  // roomForPopup scrolls a control that opens a list (a role combobox, an
+  // actions menu) to the middle of the view when it sits in the lower part
+  // of the window: a list that opens below it and does not flip would
+  // otherwise open out of view. It says whether it scrolled.
+  function roomForPopup(el) {
+    const r = el.getBoundingClientRect();
+    if (r.bottom <= window.innerHeight * 0.55) return false;
+    const before = r.top;
+    el.scrollIntoView({ block: "center", inline: "nearest" });
+    return Math.abs(el.getBoundingClientRect().top - before) >= 1;
+  }
+
   const CONTROL_NAMES = { remove: "remove (trash) control", role: "role dropdown", menu: "actions menu" };
 
   // findControl resolves control ("remove" or "role") in the one rendered
@@ -1738,6 +1807,7 @@
   // DOM now: the caller locates it again.
   async function pointControl(email, kind, control) {
     let last = null;
+    let roomed = false;
     for (let attempt = 0; attempt < 6; attempt++) {
       const f = findControl(email, kind, control);
       if (f.error || f.rendered === false) return f;
@@ -1753,6 +1823,13 @@
         // the scroll may have re-created the row: resolve it again
         await nextFrame();
         continue;
+      }
+      if (!roomed && (f.menu || f.kind === "popup")) {
+        roomed = true;
+        if (roomForPopup(f.el)) {
+          await nextFrame();
+          continue;
+        }
       }
       armGuard({ via: "row", email: email, kind: kind, control: f.control, row: f.row });
       return Object.assign(p, { control: f.control, kind: f.kind || "", menu: !!f.menu, current: f.current || "" });
