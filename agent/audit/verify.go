@@ -90,6 +90,14 @@ type VerifyOption func(*verifyConfig)
 type verifyConfig struct {
 	key    []byte
 	anchor string
+	visit  func(rec Record, macChecked bool)
+}
+
+// VerifyVisit calls fn with each record that verified, in order, and
+// whether its MAC was checked with the key of VerifyKey. A record seen
+// before a failure verified; the failure still fails VerifyChain.
+func VerifyVisit(fn func(rec Record, macChecked bool)) VerifyOption {
+	return func(c *verifyConfig) { c.visit = fn }
 }
 
 // VerifyKey checks the MACs of the records with key, with the rules of the
@@ -210,6 +218,9 @@ func (v *verifier) line(line []byte, lineNo int, terminated bool) *VerifyError {
 		}
 	}
 	v.accept(hashLine(line))
+	if v.cfg.visit != nil {
+		v.cfg.visit(rec, v.cfg.key != nil && rec.MAC != "")
+	}
 	return nil
 }
 

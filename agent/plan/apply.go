@@ -28,7 +28,14 @@ var (
 	ErrStale = fmt.Errorf("%w: the plan is stale", agent.ErrRefused)
 	// ErrOtherWorkspace: the plan was made for another workspace.
 	ErrOtherWorkspace = fmt.Errorf("%w: the plan is for another workspace", agent.ErrRefused)
+	// ErrAlreadyApplied: every action of the plan was done by an earlier
+	// apply. A plan is applied once.
+	ErrAlreadyApplied = fmt.Errorf("%w: the plan was applied already", agent.ErrRefused)
 )
+
+// MaxClockSkew is how far in the future a plan's or an approval's time may
+// be: clocks of two machines differ a little, never by hours.
+const MaxClockSkew = 5 * time.Minute
 
 // Approval binds a person to a plan: the digest of the plan file they
 // approved. It is kept beside the plan (ApprovalPath).
@@ -112,23 +119,75 @@ type Checked struct {
 	Done []Action
 }
 
-// Check compares p with r, the roster read just now, at now. An action
+// CheckTime refuses a plan older than maxAge, or made in the future
+// (beyond MaxClockSkew): a future time would keep it fresh for longer
+// than maxAge.
+func CheckTime(p *Plan, now time.Time, maxAge time.Duration) error {
+	if p.CreatedAt.After(now.Add(MaxClockSkew)) {
+		return fmt.Errorf("%w: it says it was made at %s, later than now (%s): a plan is never made in the future", ErrStale, p.CreatedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if age := now.Sub(p.CreatedAt); maxAge > 0 && age > maxAge {
+		return fmt.Errorf("%w: it was made %s ago, at %s (--max-plan-age %s): make a new plan", ErrStale, age.Round(time.Minute), p.CreatedAt.UTC().Format(time.RFC3339), maxAge)
+	}
+	return nil
+}
+
+// CheckApplied returns ErrAlreadyApplied when every action of p is in
+// done: an earlier apply completed the plan.
+func CheckApplied(p *Plan, done map[string]Done) error {
+	if len(p.Actions) == 0 || len(done) == 0 {
+		return nil
+	}
+	var last time.Time
+	for _, a := range p.Actions {
+		d, ok := done[roster.NormalizeEmail(a.Email)]
+		if !ok {
+			return nil
+		}
+		if d.At.After(last) {
+			last = d.At
+		}
+	}
+	return fmt.Errorf("%w: every action of it was done, the last at %s: a plan is applied once; make a new plan", ErrAlreadyApplied, last.UTC().Format(time.RFC3339))
+}
+
+// Check compares p with r, the roster read just now, at now, and with
+// done, what earlier applies of p did (see History; nil when none did).
+//
+// A plan whose every action is in done is ErrAlreadyApplied. An action
 // whose target is gone is done. A target whose kind or role changed is a
 // Difference, and any Difference makes the whole plan stale (an error
-// wrapping ErrStale that lists them), as does a plan older than maxAge.
-// A target that may hide in a row the page script could not read is kept
-// to do: the flow then refuses to call it absent.
-func Check(p *Plan, r *roster.Roster, now time.Time, maxAge time.Duration) (*Checked, error) {
+// wrapping ErrStale that lists them), as do a plan older than maxAge or
+// made in the future, a change to any seat the plan does not target (the
+// roster without its targets no longer matches Others), and a target an
+// earlier apply of this plan removed that is on the page again. A target
+// that may hide in a row the page script could not read is kept to do: the
+// flow then refuses to call it absent.
+func Check(p *Plan, r *roster.Roster, now time.Time, maxAge time.Duration, done map[string]Done) (*Checked, error) {
 	if r.Workspace != "" && p.Workspace != r.Workspace {
 		return nil, fmt.Errorf("%w: it was made for workspace %s, not %s", ErrOtherWorkspace, p.Workspace, r.Workspace)
 	}
-	if age := now.Sub(p.CreatedAt); maxAge > 0 && age > maxAge {
-		return nil, fmt.Errorf("%w: it was made %s ago, at %s (--max-plan-age %s): make a new plan", ErrStale, age.Round(time.Minute), p.CreatedAt.UTC().Format(time.RFC3339), maxAge)
+	if err := CheckApplied(p, done); err != nil {
+		return nil, err
+	}
+	if err := CheckTime(p, now, maxAge); err != nil {
+		return nil, err
+	}
+	if p.Others == "" {
+		return nil, fmt.Errorf("%w: it holds no digest of the seats it does not touch (made by an earlier version): make a new plan", ErrStale)
+	}
+	if got := OthersDigest(r, p.Targets()); got != p.Others {
+		return nil, fmt.Errorf("%w: seats the plan does not touch changed since it was made (roster %s, now %s): make a new plan from the page as it is", ErrStale, ShortDigest(p.Others), ShortDigest(got))
 	}
 	out := &Checked{}
 	var diffs []Difference
+	var back []string
 	for _, a := range p.Actions {
 		now, ok := stateOf(r, a.Email)
+		if d, did := done[roster.NormalizeEmail(a.Email)]; did && ok {
+			back = append(back, fmt.Sprintf("%s (%s by this plan at %s, now %s)", a.Email, d.Outcome, d.At.UTC().Format(time.RFC3339), now))
+			continue
+		}
 		was := state(a.Kind, a.Role)
 		switch {
 		case !ok && len(r.UnreadableFor(KindMember, a.Email))+len(r.UnreadableFor(KindInvitation, a.Email)) > 0:
@@ -140,6 +199,9 @@ func Check(p *Plan, r *roster.Roster, now time.Time, maxAge time.Duration) (*Che
 		default:
 			out.Do = append(out.Do, a)
 		}
+	}
+	if len(back) > 0 {
+		return nil, fmt.Errorf("%w: seats an earlier apply of this plan took away are back: %s; a plan acts on a seat once: make a new plan", ErrStale, strings.Join(back, "; "))
 	}
 	if len(diffs) > 0 {
 		parts := make([]string, len(diffs))

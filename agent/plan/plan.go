@@ -89,7 +89,11 @@ type Plan struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Roster is the digest of the roster the plan was made from (see
 	// RosterDigest).
-	Roster  string   `json:"roster_digest"`
+	Roster string `json:"roster_digest"`
+	// Others is the digest of the same roster without the plan's targets
+	// (see OthersDigest): apply refuses the plan when it no longer
+	// matches, since only the plan's own targets may have changed.
+	Others  string   `json:"others_digest,omitempty"`
 	Sources []Source `json:"sources"`
 	Actions []Action `json:"actions"`
 	Limits  Limits   `json:"limits"`
@@ -168,15 +172,46 @@ func Read(path string) (*Plan, string, error) {
 	return &p, Digest(data), nil
 }
 
+// Targets lists the plan's addresses, each once, in the order of its
+// actions.
+func (p *Plan) Targets() []string {
+	var out []string
+	for _, a := range p.Actions {
+		if !slices.ContainsFunc(out, func(e string) bool { return roster.SameEmail(e, a.Email) }) {
+			out = append(out, a.Email)
+		}
+	}
+	return out
+}
+
 // RosterDigest is the digest of what a roster says about seats: every
 // member's normalized email and role and every invitation's, sorted. The
 // order of the rows on the page and the display names do not count.
 func RosterDigest(r *roster.Roster) string {
+	return rosterDigest(r, nil)
+}
+
+// OthersDigest is RosterDigest of r without the members and invitations
+// of the addresses in targets (told apart as roster.SameEmail does). Rows
+// that could not be read stay in: any of them may be anyone.
+func OthersDigest(r *roster.Roster, targets []string) string {
+	return rosterDigest(r, func(email string) bool {
+		return slices.ContainsFunc(targets, func(t string) bool { return roster.SameEmail(t, email) })
+	})
+}
+
+func rosterDigest(r *roster.Roster, skip func(email string) bool) string {
 	var lines []string
 	for _, m := range r.Members {
+		if skip != nil && skip(string(m.Email)) {
+			continue
+		}
 		lines = append(lines, "member\t"+roster.NormalizeEmail(m.Email)+"\t"+string(roster.CanonicalRole(string(m.Role))))
 	}
 	for _, i := range r.Invitations {
+		if skip != nil && skip(string(i.Email)) {
+			continue
+		}
 		lines = append(lines, "invitation\t"+roster.NormalizeEmail(i.Email)+"\t"+string(roster.CanonicalRole(string(i.Role))))
 	}
 	for _, u := range r.Unreadable {

@@ -37,6 +37,7 @@ func testPlan() *Plan {
 			{Action: Revoke, Email: "pending.one@acme.test", Reason: "invitation-inactive-in-idp", Kind: KindInvitation, Role: "Editor"},
 		},
 		Limits: Limits{MaxRemovals: 10},
+		Others: OthersDigest(r, []string{"john.smith@acme.test", "pending.one@acme.test"}),
 	}
 }
 
@@ -109,16 +110,20 @@ func TestApproval(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	gone := map[string]Done{"john.smith@acme.test": {Email: "john.smith@acme.test", Outcome: "removed", At: t0.Add(time.Minute)}}
 	tests := []struct {
-		name   string
-		change func(r *roster.Roster)
-		age    time.Duration
-		want   error
-		do     []string
-		done   []string
+		name string
+		// plan changes the plan, change the roster read at apply
+		plan    func(p *Plan)
+		change  func(r *roster.Roster)
+		age     time.Duration
+		applied map[string]Done
+		want    error
+		do      []string
+		done    []string
 	}{
 		{name: "unchanged", change: func(*roster.Roster) {}, do: []string{"john.smith@acme.test", "pending.one@acme.test"}},
-		{name: "already gone", change: func(r *roster.Roster) { r.Members = r.Members[:1]; r.Invitations = nil },
+		{name: "already gone", change: func(r *roster.Roster) { r.Members = withoutJohn(r); r.Invitations = nil },
 			do: nil, done: []string{"john.smith@acme.test", "pending.one@acme.test"}},
 		{name: "role changed", change: func(r *roster.Roster) { r.Members[1].Role = roster.Admin }, want: ErrStale},
 		{name: "invitation accepted", change: func(r *roster.Roster) {
@@ -127,17 +132,47 @@ func TestCheck(t *testing.T) {
 		}, want: ErrStale},
 		{name: "too old", change: func(*roster.Roster) {}, age: 25 * time.Hour, want: ErrStale},
 		{name: "other workspace", change: func(r *roster.Roster) { r.Workspace = "999" }, want: ErrOtherWorkspace},
-		{name: "may hide in an unreadable row", change: func(r *roster.Roster) {
-			r.Members = r.Members[:1]
+		{name: "may hide in an unreadable row", plan: func(p *Plan) {
+			r := testRoster()
+			r.Unreadable = []roster.Unreadable{{Kind: "member", Text: `John "john.smith"@acme.test Editor`}}
+			p.Others = OthersDigest(r, p.Targets())
+		}, change: func(r *roster.Roster) {
+			r.Members = withoutJohn(r)
 			r.Unreadable = []roster.Unreadable{{Kind: "member", Text: `John "john.smith"@acme.test Editor`}}
 			r.Invitations = nil
 		}, do: []string{"john.smith@acme.test"}, done: []string{"pending.one@acme.test"}},
+		{name: "an unreadable row appeared", change: func(r *roster.Roster) {
+			r.Unreadable = []roster.Unreadable{{Kind: "member", Text: `Di "di,four"@acme.test Viewer`}}
+		}, want: ErrStale},
+		{name: "another seat was added", change: func(r *roster.Roster) {
+			r.Members = append(r.Members, roster.Member{Email: "new.hire@acme.test", Role: roster.Editor})
+		}, want: ErrStale},
+		{name: "another seat changed role", change: func(r *roster.Roster) { r.Members[2].Role = roster.Admin }, want: ErrStale},
+		{name: "another seat was removed", change: func(r *roster.Roster) { r.Members = r.Members[:2] }, want: ErrStale},
+		{name: "order and names do not count", change: func(r *roster.Roster) {
+			r.Members[0], r.Members[2] = r.Members[2], r.Members[0]
+			r.Members[0].Name = "Robert"
+		}, do: []string{"john.smith@acme.test", "pending.one@acme.test"}},
+		{name: "made in the future", plan: func(p *Plan) { p.CreatedAt = t0.Add(30 * 24 * time.Hour) }, change: func(*roster.Roster) {}, want: ErrStale},
+		{name: "made by a version without others", plan: func(p *Plan) { p.Others = "" }, change: func(*roster.Roster) {}, want: ErrStale},
+		{name: "every action applied already", change: func(r *roster.Roster) {},
+			applied: map[string]Done{
+				"john.smith@acme.test":  {Email: "john.smith@acme.test", Outcome: "removed", At: t0.Add(time.Minute)},
+				"pending.one@acme.test": {Email: "pending.one@acme.test", Outcome: "revoked-invitation", At: t0.Add(time.Minute)},
+			}, want: ErrAlreadyApplied},
+		{name: "a seat an earlier apply removed is back", change: func(r *roster.Roster) {}, applied: gone, want: ErrStale},
+		{name: "an interrupted apply goes on with the rest", change: func(r *roster.Roster) { r.Members = withoutJohn(r) },
+			applied: gone, do: []string{"pending.one@acme.test"}, done: []string{"john.smith@acme.test"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			p := testPlan()
+			if tc.plan != nil {
+				tc.plan(p)
+			}
 			r := testRoster()
 			tc.change(r)
-			c, err := Check(testPlan(), r, t0.Add(time.Hour+tc.age), DefaultMaxAge)
+			c, err := Check(p, r, t0.Add(time.Hour+tc.age), DefaultMaxAge, tc.applied)
 			if tc.want != nil {
 				require.ErrorIs(t, err, tc.want)
 				assert.ErrorIs(t, err, agent.ErrRefused)
@@ -148,6 +183,10 @@ func TestCheck(t *testing.T) {
 			assert.Equal(t, tc.done, emails(c.Done))
 		})
 	}
+}
+
+func withoutJohn(r *roster.Roster) []roster.Member {
+	return []roster.Member{r.Members[0], r.Members[2]}
 }
 
 func emails(as []Action) []string {

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/audit"
@@ -164,6 +165,7 @@ func buildPlan(r *roster.Roster, dirs []*idp.Directory, rep *idp.Report, o *plan
 		}
 		p.Actions = append(p.Actions, plan.Action{Action: kind, Email: row.Email, Reason: string(row.Finding), Kind: string(row.Kind), Role: string(row.Role)})
 	}
+	p.Others = plan.OthersDigest(r, p.Targets())
 	return p, notes
 }
 
@@ -223,6 +225,9 @@ approval, or one changed after it was approved (exit 5).`,
 			if err != nil {
 				return usageError("%v", err)
 			}
+			if err := plan.CheckTime(p, a.now(), 0); err != nil {
+				return err
+			}
 			alog, err := a.openAuditLog(a.auditLogPath(auditLog), keyFile, append([]audit.Option{audit.WithActor(by), audit.WithWorkspace(p.Workspace), audit.WithPlan(digest, by)}, a.auditOptions...)...)
 			if err != nil {
 				return fmt.Errorf("opening the audit log: %w", err)
@@ -252,6 +257,12 @@ approval, or one changed after it was approved (exit 5).`,
 type applyOptions struct {
 	requireApproval bool
 	maxAge          time.Duration
+	// ledgerDir is where the ledgers of applied plans are kept: plans/
+	// beside the audit log.
+	ledgerDir string
+	// history is what the audit log and the ledger say of the plan.
+	history *plan.History
+	ledger  *plan.Ledger
 }
 
 func (a *app) applyCommand() *cobra.Command {
@@ -268,13 +279,17 @@ func (a *app) applyCommand() *cobra.Command {
 		Short: "Apply a reviewed plan: offboard and revoke as it says, verified and audited",
 		Long: `apply reads the page again, drops the actions that are already done (the target
 is gone) and says so, and refuses the whole plan (exit 5) when it is older than
---max-plan-age or when a target's role or state changed in a way the plan did not
-see, listing the differences. Then it offboards and revokes as agent offboard and
-agent revoke do, with every safety rule: never the signed-in user or the last
-Admin, --max-removals (the plan's and the flag's, the stricter wins),
---allow-domain. Each audit record carries the plan's digest and its approver.
-With --require-approval a plan without an approval, or changed after it, is
-refused (exit 5).`,
+--max-plan-age or dated in the future, when a target's role or state changed in a
+way the plan did not see (listing the differences), or when any seat the plan does
+not target changed since it was made. A plan is applied once: an apply whose every
+action was done before is refused, and a seat an earlier apply of the plan took away
+is never taken again (the audit log and plans/ beside it record each target done).
+Then it offboards and revokes as agent offboard and agent revoke do, with every
+safety rule: never the signed-in user or the last Admin, --max-removals (the
+plan's and the flag's, the stricter wins), --allow-domain. Each audit record
+carries the plan's digest and its approver. With --require-approval (which needs
+the audit key) a plan is applied only when the audit log holds its approval
+signed with that key; a plan changed after its approval is refused always.`,
 		Example: `  agent apply plan.json --dry-run
   agent apply plan.json --require-approval --yes`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -298,19 +313,52 @@ refused (exit 5).`,
 			if ws := a.config().Workspace; ws != "" && ws != p.Workspace {
 				return fmt.Errorf("%w: it was made for workspace %s, not %s", plan.ErrOtherWorkspace, p.Workspace, ws)
 			}
-			ap, err := plan.CheckApproval(path, digest)
-			switch {
-			case err == nil:
-				approver = ap.By
-			case errors.Is(err, plan.ErrNotApproved) && !o.requireApproval:
-			default:
+			key, err := a.readAuditKey("--audit-key-file", mf.auditKeyFile)
+			if err != nil {
 				return err
 			}
+			if o.requireApproval && key == nil {
+				return usageError("--require-approval needs the audit key (--audit-key-file or %s): without it, whoever can edit the plan can write its approval too", envAuditKeyFile)
+			}
+			logPath := a.auditLogPath(mf.auditLog)
+			if o.history, err = plan.ReadHistory(logPath, key, digest); err != nil {
+				return err
+			}
+			o.ledgerDir = filepath.Join(filepath.Dir(logPath), "plans")
+			if o.ledger, err = plan.ReadLedger(o.ledgerDir, digest); err != nil {
+				return err
+			}
+			o.ledger.Workspace = p.Workspace
+			o.history.Merge(o.ledger)
+			if err := plan.CheckApplied(p, o.history.Done); err != nil {
+				return err
+			}
+			if err := plan.CheckTime(p, a.now(), o.maxAge); err != nil {
+				return err
+			}
+			// the file beside the plan says which plan was approved, and
+			// names a plan changed after its approval (refused with or
+			// without --require-approval); the keyed record in the audit
+			// log is what makes it an approval
+			if _, err := plan.CheckApproval(path, digest); err != nil && !errors.Is(err, plan.ErrNotApproved) {
+				return err
+			}
+			if !o.requireApproval {
+				if n := len(o.history.Approvals); n > 0 {
+					approver = o.history.Approvals[n-1].By
+				}
+				return nil
+			}
+			ap, err := o.history.KeyedApproval(p.Workspace, a.now())
+			if err != nil {
+				return err
+			}
+			approver = ap.By
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			mu := &mutation{a: a, flags: mf, command: "apply " + plan.ShortDigest(digest), targets: planTargets(p),
+			mu := &mutation{a: a, flags: mf, command: "apply " + plan.ShortDigest(digest), targets: p.Targets(),
 				auditOptions: []audit.Option{audit.WithPlan(digest, approver)},
 				run: func(s *session, b flows.Batch) ([]flows.Result, error) {
 					return a.applyPlan(ctx, s, p, o, mf, b)
@@ -324,17 +372,6 @@ refused (exit 5).`,
 	return cmd
 }
 
-// planTargets lists the plan's emails, each once, in order.
-func planTargets(p *plan.Plan) []string {
-	var out []string
-	for _, a := range p.Actions {
-		if !slices.ContainsFunc(out, func(e string) bool { return roster.SameEmail(e, a.Email) }) {
-			out = append(out, a.Email)
-		}
-	}
-	return out
-}
-
 // applyPlan reads the page, checks the plan against it, and runs the
 // actions still to do through the offboard and revoke flows.
 func (a *app) applyPlan(ctx context.Context, s *session, p *plan.Plan, o *applyOptions, mf *mutateFlags, b flows.Batch) ([]flows.Result, error) {
@@ -342,11 +379,27 @@ func (a *app) applyPlan(ctx context.Context, s *session, p *plan.Plan, o *applyO
 	if err != nil {
 		return nil, err
 	}
-	c, err := plan.Check(p, r, a.now(), o.maxAge)
+	c, err := plan.Check(p, r, a.now(), o.maxAge, o.history.Done)
 	if err != nil {
 		return nil, err
 	}
 	b.Policy = applyPolicy(p.Limits, mf.policy())
+	if !b.DryRun {
+		// each target done goes to the ledger as soon as it is known, so
+		// that no later apply of the plan acts on it again
+		onResult := b.OnResult
+		b.OnResult = func(res flows.Result) {
+			if onResult != nil {
+				onResult(res)
+			}
+			if !plan.IsDoneOutcome(string(res.Action)) {
+				return
+			}
+			if err := o.ledger.Note(o.ledgerDir, plan.Done{Email: res.Email, Outcome: string(res.Action), At: a.now().UTC()}); err != nil {
+				a.log.Error("the plan's ledger could not be written (the audit log holds the outcome)", zap.Error(err))
+			}
+		}
+	}
 	var results []flows.Result
 	for _, d := range c.Done {
 		res := flows.Result{Email: d.Email, Action: flows.AlreadyAbsent, Detail: "already done: " + d.Email + " is gone since the plan was made"}

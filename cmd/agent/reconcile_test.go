@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -124,15 +125,16 @@ func TestPlanApproveApply(t *testing.T) {
 	assert.NotEmpty(t, p.Sources[0].Digest)
 	assert.Empty(t, m.Server.Mutations(), "plan changes nothing")
 
+	key := writeKeyFile(t, filepath.Join(m.Dir, "audit.key"), testAuditKey, 0o600)
 	apply := func(extra ...string) cliResult {
-		return runCLI(t, "", m.cmd("apply", append([]string{planPath, "--yes", "-o", "json"}, extra...)...)...)
+		return runCLI(t, "", m.cmd("apply", append([]string{planPath, "--yes", "-o", "json", "--audit-key-file", key}, extra...)...)...)
 	}
 	// unapproved
 	r = apply("--require-approval")
 	assert.Equal(t, exitRefused, r.code, r.stderr)
 	assert.Empty(t, m.Server.Mutations())
 
-	r = runCLI(t, "", "approve", planPath, "--by", "Carol", "--audit-log", m.auditLog)
+	r = runCLI(t, "", "approve", planPath, "--by", "Carol", "--audit-log", m.auditLog, "--audit-key-file", key)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, digest)
 
@@ -173,13 +175,130 @@ func TestPlanApproveApply(t *testing.T) {
 	assert.True(t, approved, "the approval is in the audit log")
 	m.verifyAudit(t)
 
-	// applied again: everything is already done
+	// applied again: a plan is applied once, even with its seats back
+	before := len(m.Server.Mutations())
 	r = apply()
-	require.Equal(t, exitOK, r.code, r.stderr)
-	for _, res := range decodeResults(t, r.stdout) {
-		assert.Equal(t, "already-absent", res.Action, res.Detail)
-		assert.Contains(t, res.Detail, "already done")
+	assert.Equal(t, exitRefused, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "applied once")
+	m.Server.SetMembers(append(m.Server.Members(), fixtures.Member{ID: 9001, Name: "John Smith", Email: "john.smith@acme.test", Role: "Editor"}))
+	m.Server.SetInvitations(append(m.Server.Invitations(), fixtures.Invitation{ID: 9002, Email: "pending.one@acme.test", Role: "Editor"}))
+	r = apply("--require-approval")
+	assert.Equal(t, exitRefused, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "applied once")
+	assert.Len(t, m.Server.Mutations(), before, "nothing clicked for seats that came back")
+	assert.FileExists(t, filepath.Join(filepath.Dir(m.auditLog), "plans", digest+".json"), "the state directory records the plan applied")
+}
+
+// TestApplyOnceAndBoundApprovals: the hostile cases of an approved plan.
+// A seat an interrupted apply took away that is back is not taken again;
+// an approval file written by whoever edited the plan, an approval
+// without the audit key, a plan dated in the future, and a plan whose
+// other seats changed are each refused (exit 5, or exit 2 before any
+// browser for the missing key), and nothing is clicked.
+func TestApplyOnceAndBoundApprovals(t *testing.T) {
+	m := startMut(t, fixtures.WithRendition(fixtures.RenditionTable))
+	key := writeKeyFile(t, filepath.Join(m.Dir, "audit.key"), testAuditKey, 0o600)
+	planPath := filepath.Join(m.Dir, "plan.json")
+	makePlan := func() (*plan.Plan, string) {
+		t.Helper()
+		r := runCLI(t, "", append([]string{"plan", "--out", planPath, "--idp", idpTestdata("entra-users.csv"), "--company-domain", "acme.test"}, m.globals()...)...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		p, digest, err := plan.Read(planPath)
+		require.NoError(t, err)
+		require.Len(t, p.Actions, 2)
+		// a new plan: an approval file of an earlier one would name it changed
+		require.NoError(t, os.RemoveAll(plan.ApprovalPath(planPath)))
+		return p, digest
 	}
+	apply := func(extra ...string) cliResult {
+		return runCLI(t, "", m.cmd("apply", append([]string{planPath, "--yes", "--audit-key-file", key}, extra...)...)...)
+	}
+	p, _ := makePlan()
+
+	t.Run("require-approval without the key", func(t *testing.T) {
+		r := runCLI(t, "", m.cmd("apply", planPath, "--yes", "--require-approval", "--chrome", "/nonexistent/chrome")...)
+		assert.Equal(t, exitUsage, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "--audit-key-file")
+		assert.NotContains(t, r.stderr, "/nonexistent/chrome", "no browser was started")
+	})
+	t.Run("an approval without the key", func(t *testing.T) {
+		r := runCLI(t, "", "approve", planPath, "--by", "Mallory", "--audit-log", filepath.Join(m.Dir, "other-audit.jsonl"))
+		require.Equal(t, exitOK, r.code, r.stderr)
+		r = apply("--require-approval")
+		assert.Equal(t, exitRefused, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "not approved")
+	})
+	t.Run("a forged approval file", func(t *testing.T) {
+		forged := *p
+		forged.Actions = append(append([]plan.Action(nil), p.Actions...), plan.Action{Action: plan.Offboard, Email: "maria.garcia@acme.test", Reason: "inactive-in-idp", Kind: "member", Role: "Admin"})
+		d, err := plan.Write(planPath, &forged)
+		require.NoError(t, err)
+		body := fmt.Sprintf(`{"plan_digest":%q,"workspace":%q,"approved_by":"Carol","approved_at":%q}`, d, p.Workspace, time.Now().UTC().Format(time.RFC3339))
+		require.NoError(t, os.WriteFile(plan.ApprovalPath(planPath), []byte(body), 0o600))
+		r := apply("--require-approval")
+		assert.Equal(t, exitRefused, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "no approval")
+	})
+	t.Run("dated in the future", func(t *testing.T) {
+		future := *p
+		future.CreatedAt = time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)
+		_, err := plan.Write(planPath, &future)
+		require.NoError(t, err)
+		r := apply()
+		assert.Equal(t, exitRefused, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "future")
+	})
+	require.Empty(t, m.Server.Mutations(), "nothing was clicked for any of the above")
+
+	t.Run("another seat changed since the plan", func(t *testing.T) {
+		makePlan()
+		ms := m.Server.Members()
+		m.Server.SetMembers(append(ms, fixtures.Member{ID: 9100, Name: "New Hire", Email: "new.hire@acme.test", Role: "Editor"}))
+		t.Cleanup(func() { m.Server.SetMembers(ms) })
+		r := apply()
+		assert.Equal(t, exitRefused, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "seats the plan does not touch changed")
+		assert.Empty(t, m.Server.Mutations())
+	})
+
+	t.Run("an interrupted apply is finished, never repeated", func(t *testing.T) {
+		p, digest := makePlan()
+		// an apply that stopped after its first target, the member
+		first := *p
+		first.Actions = p.Actions[:1]
+		require.Equal(t, plan.Offboard, first.Actions[0].Action)
+		// the ledger as an apply that stopped after the first target leaves it
+		l, err := plan.ReadLedger(filepath.Join(filepath.Dir(m.auditLog), "plans"), digest)
+		require.NoError(t, err)
+		r := runCLI(t, "", m.cmd("offboard", "--email", first.Actions[0].Email, "--yes", "--audit-key-file", key)...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		require.NoError(t, l.Note(filepath.Join(filepath.Dir(m.auditLog), "plans"), plan.Done{Email: first.Actions[0].Email, Outcome: "removed", At: time.Now().UTC()}))
+
+		// the removed member is back: the plan does not take the seat again
+		back := fixtures.Member{ID: 9200, Name: "John Smith", Email: first.Actions[0].Email, Role: first.Actions[0].Role}
+		ms := m.Server.Members()
+		m.Server.SetMembers(append(ms, back))
+		before := len(m.Server.Mutations())
+		r = apply()
+		assert.Equal(t, exitRefused, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "are back")
+		assert.Len(t, m.Server.Mutations(), before)
+
+		// without it, the rest of the plan is done, once
+		m.Server.SetMembers(ms)
+		r = apply("-o", "json")
+		require.Equal(t, exitOK, r.code, r.stderr)
+		var revoked int
+		for _, res := range decodeResults(t, r.stdout) {
+			if res.Action == "revoked-invitation" {
+				revoked++
+			}
+		}
+		assert.Equal(t, 1, revoked, r.stdout)
+		r = apply()
+		assert.Equal(t, exitRefused, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "applied once")
+	})
 }
 
 // TestApplyRefusesAStalePlan: a plan older than --max-plan-age, or one

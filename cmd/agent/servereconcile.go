@@ -189,8 +189,11 @@ func (r *reconciler) autoApply(ctx context.Context, ro *roster.Roster, dirs []*i
 	mf := &mutateFlags{yes: true, output: "table", maxRemovals: r.o.autoMax, auditLog: r.o.snap.auditLog,
 		auditKeyFile: r.o.snap.auditKeyFile, lockDir: r.o.snap.lockDir, lockTimeout: r.o.snap.lockTimeout,
 		confirmTimeout: defaultConfirmTimeout, destructive: true}
-	ao := &applyOptions{maxAge: plan.DefaultMaxAge}
-	mu := &mutation{a: r.a, flags: mf, command: "apply " + plan.ShortDigest(digest), targets: planTargets(p),
+	// a plan made just now: nothing of it was applied yet
+	ao := &applyOptions{maxAge: plan.DefaultMaxAge, history: &plan.History{},
+		ledger:    &plan.Ledger{Plan: digest, Workspace: p.Workspace},
+		ledgerDir: filepath.Join(filepath.Dir(r.a.auditLogPath(mf.auditLog)), "plans")}
+	mu := &mutation{a: r.a, flags: mf, command: "apply " + plan.ShortDigest(digest), targets: p.Targets(),
 		auditOptions: []audit.Option{audit.WithPlan(digest, autoApprover)},
 		run: func(s *session, b flows.Batch) ([]flows.Result, error) {
 			return r.a.applyPlan(ctx, s, p, ao, mf, b)
