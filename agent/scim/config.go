@@ -91,6 +91,7 @@ const (
 	DefaultBurst              = 40
 	DefaultMaxRemovalsPerHour = 10
 	DefaultStuckAfter         = 10 * time.Minute
+	DefaultRequestLogMaxBytes = 64 << 20
 )
 
 // Config configures a Server. Zero values take the defaults named below.
@@ -152,6 +153,10 @@ type Config struct {
 	// StuckAfter is how long one action or roster read may run before
 	// /healthz reports the worker stuck (default 10 minutes).
 	StuckAfter time.Duration
+	// RequestLogMaxBytes caps the request log in the store (default 64
+	// MiB): past it, the oldest entries go first. Only requests that
+	// showed the token are logged.
+	RequestLogMaxBytes int64
 }
 
 // ErrAlreadyRunning is returned by Run when the worker is already running.
@@ -173,7 +178,7 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("no state path")
 	case len(c.Token) == 0:
 		return bad("no bearer token")
-	case c.MaxRosterAge < 0, c.MutationWait < 0, c.MaxBody < 0, c.StuckAfter < 0:
+	case c.MaxRosterAge < 0, c.MutationWait < 0, c.MaxBody < 0, c.StuckAfter < 0, c.RequestLogMaxBytes < 0:
 		return bad("negative duration or size")
 	case c.RatePerClient < 0 || c.Burst < 0:
 		return bad("negative rate limit")
@@ -192,6 +197,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBody == 0 {
 		c.MaxBody = DefaultMaxBody
+	}
+	if c.RequestLogMaxBytes == 0 {
+		c.RequestLogMaxBytes = DefaultRequestLogMaxBytes
 	}
 	if c.RatePerClient == 0 {
 		c.RatePerClient = DefaultRatePerClient

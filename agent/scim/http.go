@@ -1,6 +1,9 @@
 package scim
 
 import (
+	"net/url"
+	"regexp"
+	"unicode/utf8"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -88,9 +91,27 @@ func (s *Server) RequestLog(since time.Time) ([]LogEntry, error) {
 	return s.st.requests(since)
 }
 
+// Bounds of what a request may send, and of what the request log keeps.
+const (
+	// MaxHeaderBytes bounds the request line and headers together; the
+	// http.Server serving Handler should set it (net/http answers 431).
+	MaxHeaderBytes = 16 << 10
+	// MaxPathBytes and MaxQueryBytes bound the path and query: a longer
+	// one is answered 414 before anything else is done.
+	MaxPathBytes  = 2 << 10
+	MaxQueryBytes = 4 << 10
+	// LoggedPathBytes and LoggedQueryBytes are how much of each the
+	// request log keeps.
+	LoggedPathBytes  = 256
+	LoggedQueryBytes = 512
+)
+
 // call is the state of one request.
 type call struct {
-	entry *LogEntry
+	// authenticated is set once the request showed the token: only such
+	// requests are kept in the request log.
+	authenticated bool
+	entry         *LogEntry
 	req   Request
 	base  string
 	// deadline bounds the request's waits (for a roster read, then for
@@ -153,7 +174,7 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	h := s.Health()
+	h := s.Health().Public()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if h.OK() {
@@ -188,7 +209,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
 	c := &call{entry: &LogEntry{
-		Time: start, RequestID: requestID(r), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Op: string(routeUnknown),
+		Time: start, RequestID: requestID(r), Method: logMethod(r.Method), Path: truncate(r.URL.EscapedPath(), LoggedPathBytes),
+		Query: loggedQuery(r.URL.RawQuery), Op: string(routeUnknown),
 	}}
 	c.req.ID = c.entry.RequestID
 	c.deadline = time.Now().Add(s.cfg.MutationWait)
@@ -199,14 +221,27 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("scim handler panic", zap.Any("panic", p), zap.String("request_id", c.entry.RequestID))
+			// a damaged page of the store makes bbolt panic: find out,
+			// so that health says so and later requests are not tried
+			if err := s.st.check(); err != nil {
+				s.log.Error("the state store is corrupt", zap.Error(err))
+			}
 			if sw.status == 0 {
 				s.writeError(w, r, newError(http.StatusInternalServerError, typeNone, "internal error"))
 			}
 		}
 		s.finish(c, sw.status, start)
 	}()
+	if err := s.st.corruptErr(); err != nil {
+		s.writeError(w, r, newError(http.StatusServiceUnavailable, typeNone, "the service's state store is corrupt; it must be restarted with a restored or an empty store"))
+		return
+	}
 
 	remote := remoteIP(r)
+	if len(r.URL.RawQuery) > MaxQueryBytes || len(r.URL.EscapedPath()) > MaxPathBytes {
+		s.writeError(w, r, newError(http.StatusRequestURITooLong, typeNone, "the request's path or query is longer than %d or %d bytes", MaxPathBytes, MaxQueryBytes))
+		return
+	}
 	if !s.authorized(r) {
 		c.entry.Client = remote
 		if ok, wait := s.limiter.allow("unauthenticated "+remote, start); !ok {
@@ -216,12 +251,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, newError(http.StatusUnauthorized, typeNone, "a valid bearer token is required"))
 		return
 	}
+	c.authenticated = true
 	client := remote
 	if name := cleanToken(r.Header.Get(ClientHeader), 64); name != "" {
 		client = name
 	}
 	c.entry.Client, c.req.Client = client, client
-	if ok, wait := s.limiter.allow("client "+client, start); !ok {
+	// the limit is the peer's: a client's name is its own to choose, and
+	// every holder of the token is the same identity
+	if ok, wait := s.limiter.allow("client "+remote, start); !ok {
 		s.writeError(w, r, tooMany(wait))
 		return
 	}
@@ -255,9 +293,53 @@ func (s *Server) finish(c *call, status int, start time.Time) {
 	} else {
 		s.log.Info("scim request", fields...)
 	}
-	if err := s.st.logRequest(e); err != nil {
+	if !c.authenticated || s.st.corruptErr() != nil {
+		// counted above, never stored: whoever has no token cannot fill
+		// the disk (and a corrupt store is not written)
+		return
+	}
+	if err := s.st.logRequest(e, s.cfg.RequestLogMaxBytes); err != nil {
 		s.log.Warn("the request could not be logged in the store", zap.String("request_id", e.RequestID), zap.Error(err))
 	}
+}
+
+// secretParam matches query parameters whose values are secrets a client
+// may send by mistake: they are never stored.
+var secretParam = regexp.MustCompile(`(?i)(token|secret|password|passwd|auth|key|code|credential|signature|sig)`)
+
+// loggedQuery is the query as the request log keeps it: values of
+// parameters that look like secrets replaced, then truncated.
+func loggedQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	parts := strings.Split(raw, "&")
+	for i, p := range parts {
+		name, _, hasValue := strings.Cut(p, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if hasValue && secretParam.MatchString(name) {
+			parts[i] = url.QueryEscape(name) + "=REDACTED"
+		}
+	}
+	return truncate(strings.Join(parts, "&"), LoggedQueryBytes)
+}
+
+// logMethod keeps a method name short: a made-up method can be long.
+func logMethod(m string) string { return truncate(m, 16) }
+
+// truncate cuts s to at most n bytes (on a rune boundary), marking the
+// cut with "…".
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func tooMany(wait time.Duration) *apiError {

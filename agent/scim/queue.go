@@ -429,11 +429,23 @@ const pruneEvery = time.Hour
 // It returns nil after ctx is done, ErrClosed once the server is closed,
 // ErrAlreadyRunning if the worker is already running, and the store's
 // error if the store fails.
-func (s *Server) Run(ctx context.Context) error {
+func (s *Server) Run(ctx context.Context) (err error) {
 	if !s.running.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
 	}
 	defer s.running.Store(false)
+	defer func() {
+		// bbolt panics on a damaged page: the worker stops with an error
+		// naming the file, and the process goes on answering health
+		// checks (unavailable) instead of dying
+		if p := recover(); p != nil {
+			cerr := s.st.check()
+			if cerr == nil {
+				cerr = fmt.Errorf("scim: worker panic: %v", p)
+			}
+			err = s.stopped(cerr)
+		}
+	}()
 	select {
 	case <-s.closed:
 		return ErrClosed
@@ -535,9 +547,9 @@ func (s *Server) step(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
-func (s *Server) setBusy(what string) {
+func (s *Server) setBusy(op, what string) {
 	s.mu.Lock()
-	s.busyWhat, s.busySince = what, s.now()
+	s.busyOp, s.busyWhat, s.busySince = op, what, s.now()
 	s.mu.Unlock()
 }
 
@@ -547,7 +559,7 @@ func (s *Server) refresh(ctx context.Context) error {
 	s.mu.Lock()
 	r := s.round
 	s.round = nil
-	s.busyWhat, s.busySince = "read the Clay roster", s.now()
+	s.busyOp, s.busyWhat, s.busySince = "read the Clay roster", "read the Clay roster", s.now()
 	s.mu.Unlock()
 
 	start := time.Now()
@@ -562,7 +574,7 @@ func (s *Server) refresh(ctx context.Context) error {
 		err = storeErr
 	}
 	s.mu.Lock()
-	s.busyWhat, s.busySince = "", time.Time{}
+	s.busyOp, s.busyWhat, s.busySince = "", "", time.Time{}
 	if err != nil {
 		s.rosterErr, s.rosterErrAt = err, s.now()
 	} else {
@@ -662,7 +674,7 @@ func (s *Server) runJob(ctx context.Context, j *job) error {
 	if err := s.st.db.Update(func(tx *bolt.Tx) error { return putJob(tx, j) }); err != nil {
 		return err
 	}
-	s.setBusy(j.String())
+	s.setBusy(string(j.Op), j.String())
 
 	var res flows.Result
 	var o *outcome
@@ -707,7 +719,7 @@ func (s *Server) runJob(ctx context.Context, j *job) error {
 		return nil
 	})
 	if err != nil {
-		s.busyWhat, s.busySince = "", time.Time{}
+		s.busyOp, s.busyWhat, s.busySince = "", "", time.Time{}
 		s.mu.Unlock()
 		return err
 	}
@@ -716,7 +728,7 @@ func (s *Server) runJob(ctx context.Context, j *job) error {
 		close(w.done)
 		delete(s.waiters, j.Seq)
 	}
-	s.busyWhat, s.busySince = "", time.Time{}
+	s.busyOp, s.busyWhat, s.busySince = "", "", time.Time{}
 	if o.OK && !s.cfg.DryRun {
 		s.askRefresh(false)
 	}

@@ -28,6 +28,7 @@ type Server struct {
 	rosterAt    time.Time
 	rosterErr   error
 	rosterErrAt time.Time
+	busyOp      string
 	busyWhat    string
 	busySince   time.Time
 
@@ -138,6 +139,23 @@ type Health struct {
 	// BreakerOpen is true while deprovisioning is paused.
 	BreakerOpen      bool `json:"breaker_open"`
 	RemovalsLastHour int  `json:"removals_last_hour"`
+
+	// busyOp is what Busy does without whom ("offboard").
+	busyOp string
+	// reasonKind is Reason without names or addresses.
+	reasonKind string
+}
+
+// Public is the health without whom: what GET /healthz, which needs no
+// token, shows. Busy names the operation only, and a failed roster read
+// says that it failed, not what it said.
+func (h Health) Public() Health {
+	h.Busy = h.busyOp
+	h.RosterError = ""
+	if h.reasonKind != "" {
+		h.Reason = h.reasonKind
+	}
+	return h
 }
 
 // OK reports whether the status is healthy.
@@ -158,6 +176,7 @@ func (s *Server) Health() Health {
 		Worker:           s.running.Load(),
 		QueueDepth:       int(s.depth.Load()),
 		Busy:             s.busyWhat,
+		busyOp:           s.busyOp,
 		BusySince:        s.busySince,
 		RosterReadAt:     s.rosterAt,
 		BreakerOpen:      open,
@@ -173,17 +192,23 @@ func (s *Server) Health() Health {
 		closed = true
 	default:
 	}
+	corrupt := s.st.corruptErr()
 	switch {
 	case closed:
 		h.Reason = "the server is closed"
+	case corrupt != nil:
+		h.Reason = corrupt.Error()
 	case !h.Worker:
 		h.Reason = "the worker is not running"
 	case h.Busy != "" && now.Sub(h.BusySince) > s.cfg.StuckAfter:
-		h.Reason = fmt.Sprintf("the worker is stuck: %s has been running for %s", h.Busy, now.Sub(h.BusySince).Round(time.Second))
+		stuck := now.Sub(h.BusySince).Round(time.Second)
+		h.Reason = fmt.Sprintf("the worker is stuck: %s has been running for %s", h.Busy, stuck)
+		h.reasonKind = fmt.Sprintf("the worker is stuck: %s has been running for %s", h.busyOp, stuck)
 	case open:
 		h.Reason = s.breaker.reason()
 	case h.RosterError != "":
 		h.Reason = "the last roster read failed: " + h.RosterError
+		h.reasonKind = "the last roster read failed"
 	}
 	if h.Reason != "" {
 		h.Status = HealthUnavailable

@@ -66,15 +66,95 @@ const lockTimeout = 2 * time.Second
 // errStoreFormat means the file is a store of another format.
 var errStoreFormat = errors.New("scim: unknown state store format")
 
+// ErrStoreCorrupt means the state store's file is damaged: its pages do
+// not hold together. The service cannot go on with it; errors that wrap
+// it name the file and what to do.
+var ErrStoreCorrupt = errors.New("the SCIM state store is corrupt")
+
+// corruptError names the file and what to do with it.
+func corruptError(path string, why any) error {
+	return fmt.Errorf("%w: %s: %v: restore it from a backup, or move it away and start again with an empty store (the users are read again from the Clay roster, with new SCIM ids, and the identity provider matches them again by userName)", ErrStoreCorrupt, path, why)
+}
+
+// recoverCorrupt turns a panic of bbolt on a damaged page into an error
+// wrapping ErrStoreCorrupt in *err, and marks the store corrupt. Deferred
+// by every store operation that runs while the service serves.
+func (s *store) recoverCorrupt(err *error) {
+	if p := recover(); p != nil {
+		e := corruptError(s.path, p)
+		s.corrupt.CompareAndSwap(nil, &e)
+		*err = e
+	}
+}
+
+// corruptErr is the store's corruption, or nil.
+func (s *store) corruptErr() error {
+	if e := s.corrupt.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// check reads every page of the store and reports the first damage as an
+// error wrapping ErrStoreCorrupt (and marks the store corrupt).
+func (s *store) check() (err error) {
+	defer s.recoverCorrupt(&err)
+	return s.db.View(func(tx *bolt.Tx) error {
+		var first error
+		// drained to the end: the check reads the pages until it closes
+		// the channel, and the transaction must outlive it
+		for cerr := range tx.Check() {
+			if first == nil {
+				first = corruptError(s.path, cerr)
+			}
+		}
+		if first != nil {
+			s.corrupt.CompareAndSwap(nil, &first)
+		}
+		return first
+	})
+}
+
 // store is the bbolt file.
 type store struct {
 	db      *bolt.DB
+	path    string
 	created time.Time
 	seq     atomic.Uint64
+	// logBytes is the size of the request log (keys and values), known
+	// once logSized is set (both only touched inside write transactions,
+	// logBytes read outside them too).
+	logBytes atomic.Int64
+	logSized bool
+	// corrupt is set to the first sign that the file is corrupt.
+	corrupt atomic.Pointer[error]
 }
 
-// openStore opens or creates the store at path.
-func openStore(path string, now time.Time) (*store, error) {
+// openStore opens or creates the store at path. A damaged file is an
+// error wrapping ErrStoreCorrupt: every page is checked before the
+// service uses it.
+func openStore(path string, now time.Time) (st *store, err error) {
+	var db *bolt.DB
+	defer func() {
+		if p := recover(); p != nil {
+			if db != nil {
+				_ = db.Close()
+			}
+			st, err = nil, corruptError(path, p)
+		}
+	}()
+	st, err = openStoreFile(path, now, &db)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.check(); err != nil {
+		_ = st.close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func openStoreFile(path string, now time.Time, dbp **bolt.DB) (*store, error) {
 	dir := filepath.Dir(path)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -82,7 +162,11 @@ func openStore(path string, now time.Time) (*store, error) {
 		}
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	*dbp = db
 	if err != nil {
+		if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
+			return nil, corruptError(path, err)
+		}
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("scim: state store %s is in use by another process: %w", path, err)
 		}
@@ -95,7 +179,7 @@ func openStore(path string, now time.Time) (*store, error) {
 	// Request log entries of concurrent requests share a commit; one
 	// request alone waits at most this long for company.
 	db.MaxBatchDelay = time.Millisecond
-	s := &store{db: db}
+	s := &store{db: db, path: path}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -297,17 +381,55 @@ func removalsSince(tx *bolt.Tx, t time.Time) []time.Time {
 	return out
 }
 
-// logRequest appends e to the request log. Concurrent calls share a
-// commit.
-func (s *store) logRequest(e *LogEntry) error {
+// logRequest appends e to the request log, then drops its oldest
+// entries while the log holds more than maxBytes (keys and values).
+// Concurrent calls share a commit.
+func (s *store) logRequest(e *LogEntry, maxBytes int64) (err error) {
+	defer s.recoverCorrupt(&err)
 	key := timeKey(e.Time, s.seq.Add(1))
 	data, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketRequests).Put(key, data)
+	var delta int64
+	err = s.db.Batch(func(tx *bolt.Tx) error {
+		// Batch may run this again: count from scratch each time
+		delta = 0
+		b := tx.Bucket(bucketRequests)
+		if !s.logSized {
+			var n int64
+			if err := b.ForEach(func(k, v []byte) error { n += int64(len(k) + len(v)); return nil }); err != nil {
+				return err
+			}
+			s.logBytes.Store(n)
+			s.logSized = true
+		}
+		if err := b.Put(key, data); err != nil {
+			return err
+		}
+		delta += int64(len(key) + len(data))
+		if maxBytes <= 0 || s.logBytes.Load()+delta <= maxBytes {
+			return nil
+		}
+		// evict down to nine tenths of the cap, so that eviction is not
+		// a cost of every request
+		var old [][]byte
+		c := b.Cursor()
+		for k, v := c.First(); k != nil && s.logBytes.Load()+delta > maxBytes*9/10; k, v = c.Next() {
+			old = append(old, bytes.Clone(k))
+			delta -= int64(len(k) + len(v))
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	if err == nil {
+		s.logBytes.Add(delta)
+	}
+	return err
 }
 
 // requests returns the request log from t on, oldest first.

@@ -301,7 +301,8 @@ func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
 	if err != nil {
 		return usageError("--listen %s: %v", o.listen, err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: scim.MaxHeaderBytes}
 	scheme := "http"
 	if o.tlsCert != "" {
 		scheme = "https"
@@ -331,6 +332,15 @@ func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
 	case err := <-workerErr:
 		serveErr = err
 		workerErr <- nil
+		if errors.Is(err, scim.ErrStoreCorrupt) {
+			// keep answering: /healthz says unavailable (and why) and the
+			// API 503, until the service is stopped and its store restored
+			log.Error("the state store is corrupt: serving health checks until stopped", zap.Error(err))
+			select {
+			case <-ctx.Done():
+			case <-httpErr:
+			}
+		}
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), serveShutdownTimeout)
 	defer cancel()
