@@ -1,9 +1,6 @@
 package scim
 
 import (
-	"net/url"
-	"regexp"
-	"unicode/utf8"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -15,9 +12,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 )
@@ -112,8 +112,8 @@ type call struct {
 	// requests are kept in the request log.
 	authenticated bool
 	entry         *LogEntry
-	req   Request
-	base  string
+	req           Request
+	base          string
 	// deadline bounds the request's waits (for a roster read, then for
 	// its actions) together: MutationWait from its start.
 	deadline time.Time
