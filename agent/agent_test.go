@@ -116,6 +116,12 @@ func TestConfigValidate(t *testing.T) {
 		{Workspace: "1", StepTimeout: -time.Second},
 		{Workspace: "1", ChromeURL: "localhost:9222"},
 		{Workspace: "1", ChromeURL: "file:///tmp/x"},
+		{Workspace: "../1234"},
+		{Workspace: "1234/../../admin"},
+		{Workspace: "acme"},
+		{Workspace: "12 34"},
+		{Workspace: "１２３"}, // full-width digits
+		{Workspace: "123456789012345678901"},
 	} {
 		assert.ErrorIs(t, bad.Validate(), ErrUsage, "%+v", bad)
 	}

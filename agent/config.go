@@ -44,6 +44,20 @@ type Config struct {
 	WindowWidth, WindowHeight int
 }
 
+// ValidWorkspace reports whether id has the form of a Clay workspace id:
+// 1 to 20 ASCII digits.
+func ValidWorkspace(id string) bool {
+	if len(id) == 0 || len(id) > 20 {
+		return false
+	}
+	for _, r := range id {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // TeamURL returns the Team page's absolute URL.
 func (c Config) TeamURL() (string, error) {
 	base := strings.TrimRight(c.BaseURL, "/")
@@ -77,6 +91,9 @@ func (c Config) TeamURL() (string, error) {
 func (c Config) Validate() error {
 	if c.Workspace == "" {
 		return fmt.Errorf("%w: no workspace: set --workspace or CLAY_WORKSPACE", ErrUsage)
+	}
+	if !ValidWorkspace(c.Workspace) {
+		return fmt.Errorf("%w: workspace %q is not a Clay workspace id: the digits of app.clay.com/workspaces/ID", ErrUsage, c.Workspace)
 	}
 	if _, err := c.TeamURL(); err != nil {
 		return err

@@ -73,7 +73,7 @@ func TestServeOnPopupsThatIgnoreEscape(t *testing.T) {
 	e := startE2E(t, fixtures.WithRendition(fixtures.RenditionFeed))
 	t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
 	e.Server.SetFaults(fixtures.Faults{PopupClose: fixtures.PopupCloseOutside})
-	s := startServe(t, nil, e.serveArgs(filepath.Join(e.Dir, "snapshots"), "--snapshot-every", "4s", "--run-on-start")...)
+	s := startServe(t, nil, e.serveArgs(filepath.Join(e.Dir, "snapshots"), "--snapshot-every", "4s", "--run-on-start", "--"+testShortIntervalsFlag)...)
 
 	// two snapshots in a row, each followed by a probe, and never a drift
 	var successes, probes []time.Time

@@ -53,6 +53,9 @@ type serveOptions struct {
 	idp       idpFlags
 	autoApply bool
 	autoMax   int
+	// shortIntervals lets tests use intervals under minServeInterval
+	// (a hidden flag).
+	shortIntervals bool
 
 	// sched is built by validate.
 	sched schedule.Schedule
@@ -84,7 +87,13 @@ func (o *serveOptions) validate(a *app, cmd *cobra.Command) error {
 		if err != nil {
 			return fmt.Errorf("%w: --snapshot-every: %w", agent.ErrUsage, err)
 		}
+		if d, _ := time.ParseDuration(strings.TrimSpace(o.every)); d < minServeInterval && !o.shortIntervals {
+			return usageError("--snapshot-every %s is shorter than %s: each snapshot starts a browser and reads the whole Team page", d, minServeInterval)
+		}
 		o.sched = s
+	}
+	if o.probeEvery > 0 && o.probeEvery < minServeInterval && !o.shortIntervals {
+		return usageError("--probe-every %s is shorter than %s", o.probeEvery, minServeInterval)
 	}
 	if _, _, err := net.SplitHostPort(o.listen); err != nil {
 		return usageError("--listen %q is not HOST:PORT: %v", o.listen, err)
@@ -186,8 +195,18 @@ starts listening: a bad flag exits with 2, an expired session with 3.`,
 	f.BoolVar(&o.autoApply, "auto-apply", false, "with --idp: after each snapshot, offboard inactive-in-idp seats (and revoke such invitations) through a plan, audited as agent apply")
 	f.IntVar(&o.autoMax, "auto-apply-max-removals", 3, "the most removals one --auto-apply run may make; more refuses the whole run")
 	o.snap.register(f)
+	f.BoolVar(&o.shortIntervals, testShortIntervalsFlag, false, "allow intervals under a minute (tests only)")
+	_ = f.MarkHidden(testShortIntervalsFlag)
 	return cmd
 }
+
+// minServeInterval is the shortest --snapshot-every and --probe-every
+// serve accepts: shorter ones run snapshots back to back.
+const minServeInterval = time.Minute
+
+// testShortIntervalsFlag is the hidden flag that lets tests schedule
+// snapshots under minServeInterval apart.
+const testShortIntervalsFlag = "test-short-intervals"
 
 // serve runs the scheduler and the HTTP server until ctx ends.
 func (a *app) serve(ctx context.Context, o *serveOptions) error {

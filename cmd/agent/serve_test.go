@@ -166,7 +166,7 @@ func TestServeSnapshotsOnScheduleAndServesHealthAndMetrics(t *testing.T) {
 	t.Setenv("XDG_STATE_HOME", filepath.Join(e.Dir, "state"))
 	dir := filepath.Join(e.Dir, "snapshots")
 	w := watchBrowsers(t)
-	s := startServe(t, nil, e.serveArgs(dir, "--snapshot-every", "200ms", "--run-on-start")...)
+	s := startServe(t, nil, e.serveArgs(dir, "--snapshot-every", "200ms", "--run-on-start", "--"+testShortIntervalsFlag)...)
 
 	// Runs take longer than the interval: the ones due meanwhile are
 	// skipped, never run at once, and logged.
@@ -322,6 +322,8 @@ func TestServeBadInputExitsBeforeStarting(t *testing.T) {
 		{name: "empty time zone", args: args(valid, "--snapshot-at", "02:30", "--tz", ""), code: 2, want: []string{"--tz"}},
 		{name: "time zone with an interval", args: args(valid, "--snapshot-every", "1h", "--tz", "UTC"), code: 2, want: []string{"--tz applies to --snapshot-at only"}},
 		{name: "zero interval", args: args(valid, "--snapshot-every", "0s"), code: 2, want: []string{"--snapshot-every", "not positive"}},
+		{name: "an interval under a minute", args: args(valid, "--snapshot-every", "1ns"), code: 2, want: []string{"--snapshot-every 1ns", "shorter than 1m0s"}},
+		{name: "a probe interval under a minute", args: args(valid, "--snapshot-every", "1h", "--probe-every", "10s"), code: 2, want: []string{"--probe-every 10s", "shorter than"}},
 		{name: "negative interval", args: args(valid, "--snapshot-every", "-5m"), code: 2, want: []string{"--snapshot-every", "not positive"}},
 		{name: "interval without a unit", args: args(valid, "--snapshot-every", "30"), code: 2, want: []string{"--snapshot-every"}},
 		{name: "listen address without a port", args: args(valid, "--snapshot-every", "1h", "--listen", "localhost"), code: 2, want: []string{"--listen", "HOST:PORT"}},
@@ -462,7 +464,7 @@ func TestServeReportsPageDrift(t *testing.T) {
 	}
 
 	s := startServe(t, map[string]string{webhook.EnvURL: hook.URL},
-		e.serveArgs(filepath.Join(e.Dir, "snapshots"), "--snapshot-every", "1h", "--probe-every", "100ms")...)
+		e.serveArgs(filepath.Join(e.Dir, "snapshots"), "--snapshot-every", "1h", "--probe-every", "100ms", "--"+testShortIntervalsFlag)...)
 	code, st := s.waitHealth(t, 60*time.Second, func(_ int, st schedule.Status) bool { return len(st.Drift) > 0 })
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Equal(t, schedule.ReasonDrift, st.Reason)
