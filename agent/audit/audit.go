@@ -330,10 +330,24 @@ func Open(path string, opts ...Option) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit: create directory for %s: %w", path, err)
 	}
-	_, statErr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	_, statErr := os.Lstat(path)
+	if statErr == nil {
+		if err := CheckFile(path); err != nil {
+			return nil, err
+		}
+	}
+	// O_NOFOLLOW: a link put in the log's place between the check and
+	// the open is refused too
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("audit: %w: %s is a symbolic link: give the log file itself", ErrNotRegular, path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: open %s: %w", path, err)
+	}
+	if err := checkOpened(f, path); err != nil {
+		_ = f.Close()
+		return nil, err
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
 		// Make the new file's name durable along with its first record.
@@ -347,6 +361,59 @@ func Open(path string, opts ...Option) (*Log, error) {
 		return nil, fmt.Errorf("audit: open %s: %w", path, err)
 	}
 	return &Log{path: path, opts: o, f: f}, nil
+}
+
+// ErrNotRegular is wrapped by the errors of a log path that is not a
+// regular file of the user: a symbolic link (which would append to
+// whatever it points at), a device, a pipe, a directory, or a file owned
+// by someone else.
+var ErrNotRegular = errors.New("not a regular file of this user")
+
+// CheckFile returns an error wrapping ErrNotRegular unless path is a
+// regular file, not a symbolic link, owned by the user running the agent.
+func CheckFile(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("audit: %s: %w", path, err)
+	}
+	return checkInfo(fi, path)
+}
+
+func checkInfo(fi fs.FileInfo, path string) error {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("audit: %w: %s is a symbolic link: give the log file itself", ErrNotRegular, path)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("audit: %w: %s is a %s, not a file", ErrNotRegular, path, fileKind(fi.Mode()))
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("audit: %w: %s belongs to uid %d, not to this user (uid %d)", ErrNotRegular, path, st.Uid, os.Geteuid())
+	}
+	return nil
+}
+
+func checkOpened(f *os.File, path string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("audit: %s: %w", path, err)
+	}
+	return checkInfo(fi, path)
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
 }
 
 // checkLastRecordKey makes sure that appending with key (nil for none)

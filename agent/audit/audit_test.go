@@ -472,3 +472,38 @@ func TestConcurrentAppendsFromProcesses(t *testing.T) {
 		assert.Equal(t, each, c, actor)
 	}
 }
+
+// TestOpenRefusesWhatIsNoFileOfTheUser: a symbolic link, a device, a
+// directory or another user's file is never appended to.
+func TestOpenRefusesWhatIsNoFileOfTheUser(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim.txt")
+	require.NoError(t, os.WriteFile(victim, []byte("keep me\n"), 0o600))
+	link := filepath.Join(dir, "link.jsonl")
+	require.NoError(t, os.Symlink(victim, link))
+	dangling := filepath.Join(dir, "dangling.jsonl")
+	require.NoError(t, os.Symlink(filepath.Join(dir, "nowhere.jsonl"), dangling))
+	cases := map[string]string{"link": link, "dangling link": dangling, "device": "/dev/null", "directory": dir}
+	if os.Geteuid() == 0 {
+		other := filepath.Join(dir, "other.jsonl")
+		require.NoError(t, os.WriteFile(other, nil, 0o600))
+		require.NoError(t, os.Chown(other, 65534, 65534))
+		cases["another user's file"] = other
+	} else {
+		t.Log("not root: the case of another user's file needs chown")
+	}
+	for name, path := range cases {
+		t.Run(name, func(t *testing.T) {
+			l, err := Open(path, WithActor("ops"), WithWorkspace("1234"))
+			if l != nil {
+				_ = l.Close()
+			}
+			assert.ErrorIs(t, err, ErrNotRegular)
+		})
+	}
+	data, err := os.ReadFile(victim)
+	require.NoError(t, err)
+	assert.Equal(t, "keep me\n", string(data))
+	_, err = os.Lstat(filepath.Join(dir, "nowhere.jsonl"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "a dangling link does not create its target")
+}

@@ -78,6 +78,8 @@ func (a *app) openAuditLog(path, keyFlag string, opts ...audit.Option) (*audit.L
 		return nil, fmt.Errorf("%w: %w: pass --audit-key-file or set %s", agent.ErrUsage, err, envAuditKeyFile)
 	case errors.Is(err, audit.ErrKey):
 		return nil, fmt.Errorf("%w: --audit-key-file (or %s): %w", agent.ErrUsage, envAuditKeyFile, err)
+	case errors.Is(err, audit.ErrNotRegular):
+		return nil, fmt.Errorf("%w: --audit-log (or %s): %w", agent.ErrUsage, envAuditLog, err)
 	case err != nil:
 		return nil, err
 	}
@@ -105,6 +107,12 @@ func (a *app) auditCommand() *cobra.Command {
 // openAuditForReading opens the audit log at p; a log that does not exist
 // is a usage error.
 func openAuditForReading(p string) (*os.File, error) {
+	if err := audit.CheckFile(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, audit.ErrNotRegular) {
+			return nil, fmt.Errorf("%w: %w", agent.ErrUsage, err)
+		}
+		return nil, fmt.Errorf("audit log %s: %w", p, err)
+	}
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, usageError("audit log %s does not exist", p)
@@ -177,14 +185,30 @@ log rewritten from scratch verifies too.`,
 				opts = append(opts, audit.VerifyKey(key))
 			}
 			p := a.auditLogPath(path)
-			f, err := openAuditForReading(p)
-			if err != nil {
-				return err
+			_, statErr := os.Lstat(p)
+			missing := errors.Is(statErr, fs.ErrNotExist)
+			sum := audit.Summary{Head: audit.Genesis}
+			if !missing {
+				f, err := openAuditForReading(p)
+				if err != nil {
+					return err
+				}
+				defer func() { _ = f.Close() }()
+				if sum, err = audit.VerifyChain(f, opts...); err != nil {
+					return verifyFailure(p, sum, err)
+				}
 			}
-			defer func() { _ = f.Close() }()
-			sum, err := audit.VerifyChain(f, opts...)
-			if err != nil {
-				return verifyFailure(p, sum, err)
+			if sum.Lines == 0 {
+				// nothing to vouch for: an empty or missing log is not "ok"
+				what := "is empty"
+				if missing {
+					what = "does not exist"
+				}
+				fmt.Fprintf(a.stdout, "no records: %s %s\n", p, what)
+				if head != "" {
+					return &exitError{code: exitFailed, msg: fmt.Sprintf("%s %s, so it holds no head %s: records were removed, or this is not the log the head came from", p, what, strings.ToLower(head))}
+				}
+				return nil
 			}
 			fmt.Fprintf(a.stdout, "ok: %d records, head %s\n", sum.Lines, sum.Head)
 			switch {

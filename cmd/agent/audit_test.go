@@ -64,6 +64,15 @@ func TestAuditVerify(t *testing.T) {
 
 	empty := filepath.Join(dir, "empty.jsonl")
 	require.NoError(t, os.WriteFile(empty, nil, 0o600))
+	link := filepath.Join(dir, "link.jsonl")
+	require.NoError(t, os.Symlink(good, link))
+
+	// a head is expected: a log with no records cannot hold it
+	for _, p := range []string{empty, filepath.Join(dir, "missing.jsonl")} {
+		r := runApp(t.Context(), nil, "", "audit", "verify", "--audit-log", p, "--head", head)
+		assert.Equal(t, exitFailed, r.code, r.stderr)
+		assert.NotContains(t, r.stdout, "ok")
+	}
 
 	tests := []struct {
 		name   string
@@ -73,12 +82,14 @@ func TestAuditVerify(t *testing.T) {
 		want   []string // substrings of the one stderr line
 	}{
 		{name: "intact", path: good, code: exitOK, stdout: "ok: 3 records, head " + head + "\n"},
-		{name: "empty", path: empty, code: exitOK, stdout: "ok: 0 records, head " + audit.Genesis + "\n"},
+		{name: "empty", path: empty, code: exitOK, stdout: "no records: " + empty + " is empty\n"},
+		{name: "no such file", path: filepath.Join(dir, "missing.jsonl"), code: exitOK, stdout: "no records: " + filepath.Join(dir, "missing.jsonl") + " does not exist\n"},
+		{name: "a device", path: "/dev/null", code: exitUsage, want: []string{"/dev/null", "character device"}},
+		{name: "a symbolic link", path: link, code: exitUsage, want: []string{link, "symbolic link"}},
 		{name: "a line edited", path: edited, code: exitFailed, want: []string{edited, "line 3", "lines 1-2 verified"}},
 		{name: "a line removed", path: removed, code: exitFailed, want: []string{removed, "line 2", "(line 1 verified)"}},
 		{name: "lines reordered", path: reordered, code: exitFailed, want: []string{reordered, "line 2"}},
 		{name: "a line that is not a record", path: garbage, code: exitFailed, want: []string{garbage, "line 2", "not a valid record"}},
-		{name: "no such file", path: filepath.Join(dir, "missing.jsonl"), code: exitUsage, want: []string{"missing.jsonl", "does not exist"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

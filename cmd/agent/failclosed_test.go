@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -31,24 +33,30 @@ func jsonError(t *testing.T, stderr string) (message string, code int) {
 	return e.Error.Message, e.Error.ExitCode
 }
 
-// TestNoRemovalWithoutItsPlannedRecord: an audit log on a full device
+// TestNoRemovalWithoutItsPlannedRecord: an audit log on a full disk
 // cannot take the run's first record, so nothing is clicked (the browser
 // does not even start), the exit code is 1, and with -o json the error is
-// JSON too.
+// JSON too. An audit log that is a device (/dev/full, /dev/null) is
+// refused as bad input before that (exit 2).
 func TestNoRemovalWithoutItsPlannedRecord(t *testing.T) {
-	if _, err := os.Stat("/dev/full"); err != nil {
-		t.Fatalf("this test needs /dev/full, a device that is always full: %v", err)
-	}
 	for _, output := range []string{"table", "json"} {
 		t.Run(output, func(t *testing.T) {
 			m := startMut(t, fixtures.WithRendition(fixtures.RenditionTable))
 			args := m.cmd("offboard", "--email", "john.smith@acme.test", "--yes", "-o", output)
-			for i, a := range args {
-				if a == "--audit-log" {
-					args[i+1] = "/dev/full"
+			var stdout, stderr bytes.Buffer
+			a := newApp(strings.NewReader(""), &stdout, &stderr)
+			a.auditOptions = []audit.Option{audit.WithBeforeAppend(func(r audit.Record) error {
+				if r.Outcome == audit.OutcomePlanned {
+					return syscall.ENOSPC
 				}
+				return nil
+			})}
+			err := a.execute(context.Background(), args)
+			code := exitCode(err)
+			if err != nil {
+				a.reportError(err, code)
 			}
-			r := runCLI(t, "", args...)
+			r := cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
 			assert.Equal(t, exitFailed, r.code, r.stderr)
 			assert.True(t, serverHasMember(m.Server, "john.smith@acme.test"), "not removed")
 			assert.Empty(t, m.Server.Mutations())
@@ -65,6 +73,37 @@ func TestNoRemovalWithoutItsPlannedRecord(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAuditLogThatIsNoFileIsBadInput: a device, a symbolic link (which
+// would append to whatever it points at) or a directory as the audit log
+// is exit 2 before any browser, and the file a link points at is left
+// as it was.
+func TestAuditLogThatIsNoFileIsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim.txt")
+	require.NoError(t, os.WriteFile(victim, []byte("keep me\n"), 0o600))
+	link := filepath.Join(dir, "link.jsonl")
+	require.NoError(t, os.Symlink(victim, link))
+	m := startMut(t, fixtures.WithRendition(fixtures.RenditionTable))
+	for name, log := range map[string]string{"null device": "/dev/null", "full device": "/dev/full", "symbolic link": link, "directory": dir} {
+		t.Run(name, func(t *testing.T) {
+			args := append(m.cmd("offboard", "--email", "john.smith@acme.test", "--yes"), "--chrome", "/nonexistent/chrome")
+			for i, a := range args {
+				if a == "--audit-log" {
+					args[i+1] = log
+				}
+			}
+			r := runCLI(t, "", args...)
+			assert.Equal(t, exitUsage, r.code, r.stderr)
+			r.oneErrorLine(t, "--audit-log", log)
+			assert.NotContains(t, r.stderr, "/nonexistent/chrome", "no browser was started")
+		})
+	}
+	data, err := os.ReadFile(victim)
+	require.NoError(t, err)
+	assert.Equal(t, "keep me\n", string(data), "nothing appended through the link")
+	assert.Empty(t, m.Server.Mutations())
 }
 
 // TestAuditWriteFailsAfterARemoval: the record of a removal that happened
