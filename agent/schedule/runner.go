@@ -160,9 +160,10 @@ func NewRunner(sched Schedule, job Job, opts ...Option) *Runner {
 // When ctx is cancelled, Run stops scheduling and waits for the running
 // job, if any, for the grace period; then it cancels the job's context and
 // waits for the job to return. It returns nil after a clean shutdown (no
-// job running, or the running one finished within the grace period), an
-// error wrapping ErrRunAbandoned when it had to cancel the running job,
-// and ErrAlreadyRunning if called a second time.
+// job running, the running one finished within the grace period, or it
+// returned success after the cancel: its snapshot was saved), an error
+// wrapping ErrRunAbandoned when it had to cancel the running job and the
+// job failed, and ErrAlreadyRunning if called a second time.
 func (r *Runner) Run(ctx context.Context) error {
 	if r.sched == nil || r.job == nil {
 		return fmt.Errorf("%w: no schedule or no job", ErrInvalidSchedule)
@@ -244,6 +245,16 @@ func (r *Runner) shutdown(cancelJobs context.CancelFunc, wg *sync.WaitGroup) (ab
 	r.log.Warn("abandoning the running snapshot")
 	cancelJobs()
 	<-done
+	r.mu.Lock()
+	saved := r.state.Status == StatusOK
+	r.mu.Unlock()
+	if saved {
+		// the job returned success after the cancel: its snapshot was
+		// saved, and only what it does after saving was cut short
+		r.log.Info("the running snapshot was saved before the shutdown cut it short; what follows a snapshot (the probe of the page's controls) did not finish")
+		r.log.Info("snapshot schedule stopped")
+		return false
+	}
 	r.log.Info("snapshot schedule stopped")
 	return true
 }

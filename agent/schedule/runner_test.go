@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -461,4 +462,41 @@ func TestRunnerNeedsScheduleAndJob(t *testing.T) {
 			assert.ErrorIs(t, err, schedule.ErrInvalidSchedule)
 		})
 	}
+}
+
+// TestRunnerShutdownAfterTheSnapshotWasSaved: a shutdown that cancels a
+// job after its snapshot was saved (during the probe that follows) is a
+// clean stop that says what happened, not "the running snapshot was
+// cancelled".
+func TestRunnerShutdownAfterTheSnapshotWasSaved(t *testing.T) {
+	saved := make(chan struct{})
+	job := func(ctx context.Context) (*snapshot.Result, error) {
+		close(saved) // saved; the probe after it waits for the page
+		<-ctx.Done()
+		return &snapshot.Result{Snapshot: "d/acme-1.json"}, nil
+	}
+	core, logs := observer.New(zapcore.InfoLevel)
+	runner := schedule.NewRunner(every(t, time.Hour), job, schedule.WithClock(clocktest.New(t0)),
+		schedule.WithGracePeriod(0), schedule.WithRunOnStart(true), schedule.WithLogger(zap.New(core)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runner.Run(ctx) }()
+	select {
+	case <-saved:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the job did not start")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "nothing was lost")
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	var said []string
+	for _, e := range logs.All() {
+		said = append(said, e.Message)
+	}
+	assert.Contains(t, strings.Join(said, "\n"), "the running snapshot was saved")
+	assert.Equal(t, schedule.StatusOK, runner.Status().Status)
 }
