@@ -118,3 +118,31 @@ func joinAlt(ids []string) string {
 	}
 	return s
 }
+
+// TestRecordReplaysTheCoveringSet: record → replay on every generated
+// rendition of the covering set (the ones TestRecordReplacesNumericIDs
+// does not record already): the replay lists the same members, with the
+// same roles and the same signed-in user, and the same invitations.
+func TestRecordReplaysTheCoveringSet(t *testing.T) {
+	done := map[string]bool{}
+	for _, r := range recordIDRenditions() {
+		done[r] = true
+	}
+	for _, g := range fixtures.CoveringSet() {
+		if done[g.Name()] {
+			continue
+		}
+		t.Run(g.Name(), func(t *testing.T) {
+			t.Log(g.String())
+			live := startE2E(t, fixtures.WithRendition(g.Name()), fixtures.WithWorkspace(liveWorkspace), fixtures.WithIDBase(idBase))
+			want := listJSON(t, live)
+			out, _ := recordFixture(t, live)
+			replay := startReplay(t, live, out)
+			got := listJSON(t, replay)
+			require.Len(t, got.Members, len(want.Members))
+			assert.Len(t, got.Invitations, len(want.Invitations))
+			assert.Equal(t, roles(want.Members), roles(got.Members))
+			assert.Equal(t, yous(want.Members), yous(got.Members))
+		})
+	}
+}
