@@ -216,7 +216,27 @@
             end(id);
             throw e;
           }
-          Promise.resolve(p).then(() => end(id), () => end(id));
+          // a fetch answers when the headers arrive; the body comes after.
+          // A body the page reads keeps the request open until it is read.
+          Promise.resolve(p).then((res) => {
+            let reading = false;
+            for (const m of ["json", "text", "arrayBuffer", "blob", "formData"]) {
+              const orig = res && res[m];
+              if (typeof orig !== "function") continue;
+              try {
+                Object.defineProperty(res, m, {
+                  configurable: true,
+                  value: function () {
+                    reading = true;
+                    const q = orig.apply(this, arguments);
+                    Promise.resolve(q).then(() => end(id), () => end(id));
+                    return q;
+                  },
+                });
+              } catch (e) { /* a frozen response: its headers end it */ }
+            }
+            setTimeout(() => { if (!reading) end(id); }, 0);
+          }, () => end(id));
           return p;
         };
       }

@@ -395,3 +395,57 @@ func TestUnreadableRowsAreReported(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, l.Found)
 }
+
+// latePage is a Team page that renders its members at once, with no busy
+// marker anywhere, and fetches its pending invitations after them: the
+// answer's headers come at once and its body bodyDelay later.
+const latePage = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Team</title></head>
+<body>
+<div><h1>Team</h1><div><button>+ Invite</button></div>
+<div id="members"><div><div><span>Only Me</span><span> (you)</span></div><span>only.me@solo.example</span></div>
+<div><select aria-label="Role" disabled><option>Admin</option><option>Editor</option></select></div>
+<div><button aria-label="Remove member" disabled><svg data-icon="trash-2"></svg></button></div></div>
+<h2>Pending invitations</h2><div id="invites"></div>
+</div>
+<script>
+fetch('/invitations.json').then(function (r) { return r.json(); }).then(function (invs) {
+  invs.forEach(function (inv) {
+    var row = document.createElement('div');
+    row.innerHTML = '<span>' + inv.email + '</span><span>Invited</span><span>' + inv.role + '</span><button aria-label="Revoke invitation"><svg data-icon="trash-2"></svg></button>';
+    document.getElementById('invites').appendChild(row);
+  });
+});
+</script>
+</body></html>`
+
+// TestInvitationsFetchedAfterTheMembersAreRead: rows that arrive from a
+// request the page has not answered yet are waited for even with no busy
+// marker, including a body that comes well after the headers.
+func TestInvitationsFetchedAfterTheMembersAreRead(t *testing.T) {
+	const bodyDelay = 600 * time.Millisecond
+	mux := http.NewServeMux()
+	mux.HandleFunc("/late.html", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(latePage))
+	})
+	mux.HandleFunc("/invitations.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		time.Sleep(bodyDelay)
+		_, _ = w.Write([]byte(`[{"email":"late.one@solo.example","role":"Viewer"}]`))
+	})
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	b, _ := openPage(t, "solo.html")
+	ctx, cancel := context.WithTimeout(sharedCtx, time.Minute)
+	defer cancel()
+	// as the flows do: the script runs in every document before the page's own
+	require.NoError(t, selectors.Install(ctx, b))
+	require.NoError(t, b.Navigate(ctx, hs.URL+"/late.html"))
+	c, err := selectors.Collect(ctx, b, opts)
+	require.NoError(t, err)
+	assert.Equal(t, []row{{"only.me@solo.example", "Only Me", "Admin", true}}, rows(c.Members))
+	assert.Equal(t, []row{{"late.one@solo.example", "", "Viewer", false}}, rows(c.Invitations), "the invitation that came after the members")
+}
