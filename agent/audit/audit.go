@@ -330,9 +330,9 @@ func Open(path string, opts ...Option) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit: create directory for %s: %w", path, err)
 	}
-	_, statErr := os.Lstat(path)
+	fi, statErr := os.Lstat(path)
 	if statErr == nil {
-		if err := CheckFile(path); err != nil {
+		if err := checkInfo(fi, path); err != nil {
 			return nil, err
 		}
 	}

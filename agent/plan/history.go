@@ -16,9 +16,13 @@ import (
 	"github.com/clay-agent/clay-agent/agent/roster"
 )
 
+// OutcomeRevoked is the outcome of a revoked invitation (flows'
+// RevokedInvitation), as the audit log records it.
+const OutcomeRevoked = "revoked-invitation"
+
 // Outcomes of an apply that complete an action: the target is gone, by
 // this apply or before it.
-var doneOutcomes = []string{"removed", "revoked-invitation", "already-absent"}
+var doneOutcomes = []string{audit.OutcomeRemoved, OutcomeRevoked, audit.OutcomeAlreadyAbsent}
 
 // IsDoneOutcome reports whether an apply's outcome for a target completes
 // the target's action.

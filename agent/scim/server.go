@@ -201,9 +201,10 @@ func (s *Server) Health() Health {
 	case !h.Worker:
 		h.Reason = "the worker is not running"
 	case h.Busy != "" && now.Sub(h.BusySince) > s.cfg.StuckAfter:
-		stuck := now.Sub(h.BusySince).Round(time.Second)
-		h.Reason = fmt.Sprintf("the worker is stuck: %s has been running for %s", h.Busy, stuck)
-		h.reasonKind = fmt.Sprintf("the worker is stuck: %s has been running for %s", h.busyOp, stuck)
+		stuck := func(what string) string {
+			return fmt.Sprintf("the worker is stuck: %s has been running for %s", what, now.Sub(h.BusySince).Round(time.Second))
+		}
+		h.Reason, h.reasonKind = stuck(h.Busy), stuck(h.busyOp)
 	case open:
 		h.Reason = s.breaker.reason()
 	case h.RosterError != "":

@@ -456,6 +456,8 @@ func (s *store) prune(now time.Time) error {
 		if err := deleteBefore(tx.Bucket(bucketRequests), timeKey(now.Add(-requestRetention), 0)); err != nil {
 			return err
 		}
+		// the next log entry counts the log again: retention shrank it
+		s.logSized = false
 		if err := deleteBefore(tx.Bucket(bucketRemovals), timeKey(now.Add(-breakerWindow), 0)); err != nil {
 			return err
 		}

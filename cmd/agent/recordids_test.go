@@ -76,10 +76,7 @@ func TestRecordReplacesNumericIDs(t *testing.T) {
 
 			replay := startReplay(t, live, out)
 			got := listJSON(t, replay)
-			require.Len(t, got.Members, len(want.Members))
-			assert.Len(t, got.Invitations, len(want.Invitations))
-			assert.Equal(t, roles(want.Members), roles(got.Members))
-			assert.Equal(t, yous(want.Members), yous(got.Members))
+			assertSameRoster(t, want, got)
 			emails := map[string]bool{}
 			for _, m := range got.Members {
 				emails[m.Email] = true
@@ -138,11 +135,18 @@ func TestRecordReplaysTheCoveringSet(t *testing.T) {
 			want := listJSON(t, live)
 			out, _ := recordFixture(t, live)
 			replay := startReplay(t, live, out)
-			got := listJSON(t, replay)
-			require.Len(t, got.Members, len(want.Members))
-			assert.Len(t, got.Invitations, len(want.Invitations))
-			assert.Equal(t, roles(want.Members), roles(got.Members))
-			assert.Equal(t, yous(want.Members), yous(got.Members))
+			assertSameRoster(t, want, listJSON(t, replay))
 		})
 	}
+}
+
+// assertSameRoster asserts that a replay lists what the live page listed:
+// as many members and invitations, the same roles and the same signed-in
+// user (the addresses are stand-ins).
+func assertSameRoster(t *testing.T, want, got rosterJSON) {
+	t.Helper()
+	require.Len(t, got.Members, len(want.Members))
+	assert.Len(t, got.Invitations, len(want.Invitations))
+	assert.Equal(t, roles(want.Members), roles(got.Members))
+	assert.Equal(t, yous(want.Members), yous(got.Members))
 }
