@@ -22,10 +22,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// ErrBrowserGone means the browser died or the connection to it broke in
-// the middle of a run. Exit code 1.
-var ErrBrowserGone = errors.New("the browser is gone")
-
 // ErrStepTimeout marks a browser step that did not finish within its own
 // timeout. It wraps context.DeadlineExceeded too.
 var ErrStepTimeout = errors.New("step timed out")

@@ -9,6 +9,7 @@ import (
 	"github.com/sethvargo/go-retry"
 
 	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/core"
 )
 
 // Retry bounds the retries of one target after a transient failure.
@@ -70,7 +71,7 @@ func (b Batch) report(r Result) Result {
 // ErrNotRecorded means the record that an action was about to happen
 // could not be written, so the action was not taken. It ends a batch: no
 // target is acted on without its record.
-var ErrNotRecorded = errors.New("the audit record could not be written")
+var ErrNotRecorded = core.ErrNotRecorded
 
 // start records that the first click on target is about to happen.
 func (b Batch) start(target string) error {

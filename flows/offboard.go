@@ -81,7 +81,7 @@ func (t *Team) Offboard(ctx context.Context, emails []string, b Batch) ([]Result
 			removals++
 		}
 	}
-	tooMany := b.Policy.checkRemovals(removals, "make %d removals")
+	tooMany := b.Policy.CheckRemovals(removals, "make %d removals")
 	return t.runTargets(ctx, b, targets, func(tg target) Result {
 		return t.offboardOne(ctx, b, r, tg, tooMany)
 	})

@@ -6,60 +6,39 @@ import (
 	"strings"
 
 	"github.com/clay-agent/clay-agent/agent"
-	"github.com/clay-agent/clay-agent/agent/roster"
+	"github.com/clay-agent/clay-agent/agent/core"
 )
 
-// Action is what a flow did, or would do, to one target.
-type Action string
+// The words of a result, defined in package core (which needs no browser).
+type (
+	// Action is what a flow did, or would do, to one target.
+	Action = core.Action
+	// State is what the page showed for a target before a flow acted.
+	State = core.State
+	// Result is the outcome for one target.
+	Result = core.Result
+)
 
 // The actions a mutating flow reports.
 const (
-	Removed           Action = "removed"
-	RevokedInvitation Action = "revoked-invitation"
-	AlreadyAbsent     Action = "already-absent"
-	Invited           Action = "invited"
-	AlreadyMember     Action = "already-member"
-	AlreadyInvited    Action = "already-invited"
-	RoleChanged       Action = "role-changed"
-	Unchanged         Action = "unchanged"
-	Refused           Action = "refused"
-	Failed            Action = "failed"
+	Removed           = core.Removed
+	RevokedInvitation = core.RevokedInvitation
+	AlreadyAbsent     = core.AlreadyAbsent
+	Invited           = core.Invited
+	AlreadyMember     = core.AlreadyMember
+	AlreadyInvited    = core.AlreadyInvited
+	RoleChanged       = core.RoleChanged
+	Unchanged         = core.Unchanged
+	Refused           = core.Refused
+	Failed            = core.Failed
 
 	// With a dry run, the action that a real run would take.
-	WouldRemove        Action = "would-remove"
-	WouldRevoke        Action = "would-revoke-invitation"
-	WouldInvite        Action = "would-invite"
-	WouldChangeRole    Action = "would-change-role"
-	WouldRemoveRevoked Action = "would-remove-and-revoke"
+	WouldRemove        = core.WouldRemove
+	WouldRevoke        = core.WouldRevoke
+	WouldInvite        = core.WouldInvite
+	WouldChangeRole    = core.WouldChangeRole
+	WouldRemoveRevoked = core.WouldRemoveRevoked
 )
-
-// State is what the page showed for a target before a flow acted.
-type State struct {
-	Member     *roster.Member     `json:"member,omitempty"`
-	Invitation *roster.Invitation `json:"invitation,omitempty"`
-}
-
-// Result is the outcome for one target.
-type Result struct {
-	Email    string   `json:"email"`
-	Action   Action   `json:"action"`
-	Detail   string   `json:"detail"`
-	Evidence []string `json:"evidence"`
-	Before   State    `json:"before"`
-	// Err is the failure behind Refused and Failed; nil otherwise.
-	Err error `json:"-"`
-	// Clicked reports whether anything was clicked for this target.
-	Clicked bool `json:"-"`
-}
-
-// Changed reports whether the result is a verified change.
-func (r Result) Changed() bool {
-	switch r.Action {
-	case Removed, RevokedInvitation, Invited, RoleChanged:
-		return true
-	}
-	return false
-}
 
 func refused(email string, before State, err error) Result {
 	return Result{Email: email, Action: Refused, Detail: err.Error(), Before: before, Err: err}
@@ -70,9 +49,7 @@ func failed(email string, before State, err error) Result {
 }
 
 // refusal builds an error wrapping agent.ErrRefused.
-func refusal(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", agent.ErrRefused, fmt.Sprintf(format, a...))
-}
+func refusal(format string, a ...any) error { return core.Refusal(format, a...) }
 
 // fatal reports whether err must stop a whole batch: the session is gone,
 // the browser is gone, the run was cancelled, or an action could not be

@@ -23,7 +23,7 @@ func (t *Team) Revoke(ctx context.Context, emails []string, b Batch) ([]Result, 
 			n++
 		}
 	}
-	tooMany := b.Policy.checkRemovals(n, "revoke %d invitations")
+	tooMany := b.Policy.CheckRemovals(n, "revoke %d invitations")
 	return t.runTargets(ctx, b, targets, func(tg target) Result {
 		return t.revokeOne(ctx, b, r, tg, tooMany)
 	})

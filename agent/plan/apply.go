@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/core"
 	"github.com/clay-agent/clay-agent/agent/fsutil"
 	"github.com/clay-agent/clay-agent/agent/roster"
 )
@@ -16,21 +16,21 @@ import (
 // DefaultMaxAge is how old a plan may be when it is applied.
 const DefaultMaxAge = 24 * time.Hour
 
-// Errors of approval and apply. Each wraps agent.ErrRefused (exit 5).
+// Errors of approval and apply. Each wraps core.ErrRefused (exit 5).
 var (
 	// ErrNotApproved: apply requires an approval and the plan has none.
-	ErrNotApproved = fmt.Errorf("%w: the plan is not approved", agent.ErrRefused)
+	ErrNotApproved = fmt.Errorf("%w: the plan is not approved", core.ErrRefused)
 	// ErrApprovalMismatch: the approval is for another plan, or the plan
 	// changed after it was approved.
-	ErrApprovalMismatch = fmt.Errorf("%w: the approval does not match the plan", agent.ErrRefused)
+	ErrApprovalMismatch = fmt.Errorf("%w: the approval does not match the plan", core.ErrRefused)
 	// ErrStale: the plan is too old, or the page changed in a way the plan
 	// did not see.
-	ErrStale = fmt.Errorf("%w: the plan is stale", agent.ErrRefused)
+	ErrStale = fmt.Errorf("%w: the plan is stale", core.ErrRefused)
 	// ErrOtherWorkspace: the plan was made for another workspace.
-	ErrOtherWorkspace = fmt.Errorf("%w: the plan is for another workspace", agent.ErrRefused)
+	ErrOtherWorkspace = fmt.Errorf("%w: the plan is for another workspace", core.ErrRefused)
 	// ErrAlreadyApplied: every action of the plan was done by an earlier
 	// apply. A plan is applied once.
-	ErrAlreadyApplied = fmt.Errorf("%w: the plan was applied already", agent.ErrRefused)
+	ErrAlreadyApplied = fmt.Errorf("%w: the plan was applied already", core.ErrRefused)
 )
 
 // MaxClockSkew is how far in the future a plan's or an approval's time may

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/audit"
+	"github.com/clay-agent/clay-agent/agent/core"
 	"github.com/clay-agent/clay-agent/agent/fsutil"
 	"github.com/clay-agent/clay-agent/agent/roster"
 )
@@ -60,7 +60,7 @@ type History struct {
 // ReadHistory reads the audit log at path for the records of the plan
 // whose digest is digest. The log must verify, its MACs checked with key
 // when key is not nil: a log that does not is an error wrapping
-// agent.ErrRefused and audit.ErrTampered, since then nobody can tell
+// core.ErrRefused and audit.ErrTampered, since then nobody can tell
 // whether the plan was applied. A missing log is an empty history.
 func ReadHistory(path string, key []byte, digest string) (*History, error) {
 	h := &History{Done: map[string]Done{}}
@@ -83,7 +83,7 @@ func ReadHistory(path string, key []byte, digest string) (*History, error) {
 		opts = append(opts, audit.VerifyKey(key))
 	}
 	if _, err := audit.VerifyChainFile(path, opts...); err != nil {
-		return nil, fmt.Errorf("%w: whether plan %s was applied cannot be told: %w", agent.ErrRefused, ShortDigest(digest), err)
+		return nil, fmt.Errorf("%w: whether plan %s was applied cannot be told: %w", core.ErrRefused, ShortDigest(digest), err)
 	}
 	return h, nil
 }
@@ -148,7 +148,7 @@ func ReadLedger(dir, digest string) (*Ledger, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&l); err != nil || l.Plan != digest {
-		return nil, fmt.Errorf("%w: %s is not the ledger of plan %s: whether the plan was applied cannot be told", agent.ErrRefused, LedgerPath(dir, digest), ShortDigest(digest))
+		return nil, fmt.Errorf("%w: %s is not the ledger of plan %s: whether the plan was applied cannot be told", core.ErrRefused, LedgerPath(dir, digest), ShortDigest(digest))
 	}
 	return &l, nil
 }

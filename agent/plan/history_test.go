@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/audit"
+	"github.com/clay-agent/clay-agent/agent/core"
 )
 
 // writeLog writes an approval of digest and an apply's records to a log at
@@ -64,7 +64,7 @@ func TestReadHistory(t *testing.T) {
 		require.NoError(t, err)
 		_, err = h.KeyedApproval("1234", now)
 		assert.ErrorIs(t, err, ErrNotApproved, "an approval anybody could have written")
-		assert.ErrorIs(t, err, agent.ErrRefused)
+		assert.ErrorIs(t, err, core.ErrRefused)
 	})
 	t.Run("keyed log read without the key", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "audit.jsonl")
@@ -81,7 +81,7 @@ func TestReadHistory(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(path, bytes.Replace(data, []byte(`"removed"`), []byte(`"failed"`), 1), 0o600))
 		_, err = ReadHistory(path, key, digest)
-		assert.ErrorIs(t, err, agent.ErrRefused)
+		assert.ErrorIs(t, err, core.ErrRefused)
 		assert.ErrorIs(t, err, audit.ErrTampered)
 	})
 	t.Run("no log", func(t *testing.T) {
@@ -111,7 +111,7 @@ func TestLedger(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(LedgerPath(dir, "abc"), []byte(`{"plan_digest":"other"}`), 0o600))
 	_, err = ReadLedger(dir, "abc")
-	assert.ErrorIs(t, err, agent.ErrRefused, "a ledger of another plan")
+	assert.ErrorIs(t, err, core.ErrRefused, "a ledger of another plan")
 }
 
 func doneEmails(h *History) []string {

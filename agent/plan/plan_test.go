@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/core"
 	"github.com/clay-agent/clay-agent/agent/roster"
 )
 
@@ -86,7 +86,7 @@ func TestApproval(t *testing.T) {
 
 	_, err = CheckApproval(path, digest)
 	require.ErrorIs(t, err, ErrNotApproved)
-	require.ErrorIs(t, err, agent.ErrRefused)
+	require.ErrorIs(t, err, core.ErrRefused)
 
 	a, err := Approve(path, "carol", t0)
 	require.NoError(t, err)
@@ -103,7 +103,7 @@ func TestApproval(t *testing.T) {
 	require.NoError(t, err)
 	_, err = CheckApproval(path, changed)
 	require.ErrorIs(t, err, ErrApprovalMismatch)
-	require.ErrorIs(t, err, agent.ErrRefused)
+	require.ErrorIs(t, err, core.ErrRefused)
 
 	_, err = Approve(path, " ", t0)
 	assert.Error(t, err)
@@ -175,7 +175,7 @@ func TestCheck(t *testing.T) {
 			c, err := Check(p, r, t0.Add(time.Hour+tc.age), DefaultMaxAge, tc.applied)
 			if tc.want != nil {
 				require.ErrorIs(t, err, tc.want)
-				assert.ErrorIs(t, err, agent.ErrRefused)
+				assert.ErrorIs(t, err, core.ErrRefused)
 				return
 			}
 			require.NoError(t, err)

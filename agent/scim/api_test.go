@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/core"
 	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/agent/scim"
 )
@@ -430,7 +430,7 @@ func TestNewChecksConfig(t *testing.T) {
 			cfg := base
 			tt.mod(&cfg)
 			_, err := scim.New(cfg)
-			require.ErrorIs(t, err, agent.ErrUsage)
+			require.ErrorIs(t, err, core.ErrUsage)
 		})
 	}
 }

@@ -9,9 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/core"
 	"github.com/clay-agent/clay-agent/agent/roster"
-	"github.com/clay-agent/clay-agent/flows"
 )
 
 // Request identifies the SCIM request an action serves, for the audit log.
@@ -25,11 +24,11 @@ type Request struct {
 type Backend interface {
 	// Roster reads every member and pending invitation (a complete scan).
 	Roster(ctx context.Context) (*roster.Roster, error)
-	Invite(ctx context.Context, req Request, email string, role roster.Role) (flows.Result, error)
+	Invite(ctx context.Context, req Request, email string, role roster.Role) (core.Result, error)
 	// Offboard removes the member and revokes a pending invitation for
 	// email, verified.
-	Offboard(ctx context.Context, req Request, email string) (flows.Result, error)
-	SetRole(ctx context.Context, req Request, email string, role roster.Role) (flows.Result, error)
+	Offboard(ctx context.Context, req Request, email string) (core.Result, error)
+	SetRole(ctx context.Context, req Request, email string, role roster.Role) (core.Result, error)
 }
 
 // EmailSource says which address of a SCIM user is the one invited to
@@ -166,10 +165,10 @@ var ErrAlreadyRunning = errors.New("scim: the worker is already running")
 var ErrClosed = errors.New("scim: server closed")
 
 // withDefaults checks c and fills in the defaults. Errors wrap
-// agent.ErrUsage.
+// core.ErrUsage.
 func (c Config) withDefaults() (Config, error) {
 	bad := func(format string, a ...any) (Config, error) {
-		return c, fmt.Errorf("%w: scim: %s", agent.ErrUsage, fmt.Sprintf(format, a...))
+		return c, fmt.Errorf("%w: scim: %s", core.ErrUsage, fmt.Sprintf(format, a...))
 	}
 	switch {
 	case c.Backend == nil:

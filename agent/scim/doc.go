@@ -149,7 +149,7 @@
 //	400 mutability      a read-only attribute changed, a group created, renamed or deleted
 //	400 noTarget        remove without a path
 //	401                 no or wrong bearer token (with WWW-Authenticate: Bearer)
-//	403                 an action refused by a safety rule (agent.ErrRefused: the signed-in
+//	403                 an action refused by a safety rule (core.ErrRefused: the signed-in
 //	                    user, the last Admin, an address outside the allowed domains)
 //	404                 unknown id or endpoint
 //	405                 method not allowed (with Allow)
@@ -158,7 +158,7 @@
 //	413                 body larger than MaxBody
 //	429                 rate limit (with Retry-After)
 //	501                 /Bulk
-//	502                 the action failed on the page: not verified (agent.ErrNotVerified),
+//	502                 the action failed on the page: not verified (core.ErrNotVerified),
 //	                    the page changed (ErrPageChanged), the page showed an error
 //	503                 the action or roster read outlasted MutationWait, the breaker is open,
 //	                    the session needs a new login (ErrLoginRequired), a transient page

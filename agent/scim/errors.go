@@ -10,7 +10,7 @@ import (
 
 	berrors "go.etcd.io/bbolt/errors"
 
-	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/core"
 )
 
 // scimType is the scimType of an error response (RFC 7644 §3.12).
@@ -86,7 +86,7 @@ const (
 
 // failure maps a failed action or roster read to its answer:
 //
-//	refused by a safety rule (agent.ErrRefused)   403
+//	refused by a safety rule (core.ErrRefused)   403
 //	session needs a new login (ErrLoginRequired)  503, Retry-After 300
 //	transient page failure (ErrTransient)         503, Retry-After 30
 //	cancelled (the service stops)                 503, Retry-After 30
@@ -97,11 +97,11 @@ const (
 func failure(what string, err error) *apiError {
 	e := &apiError{detail: fmt.Sprintf("%s: %v", what, err), err: err}
 	switch {
-	case errors.Is(err, agent.ErrRefused):
+	case errors.Is(err, core.ErrRefused):
 		e.status = http.StatusForbidden
-	case errors.Is(err, agent.ErrLoginRequired):
+	case errors.Is(err, core.ErrLoginRequired):
 		e.status, e.retryAfter = http.StatusServiceUnavailable, retryLogin
-	case errors.Is(err, agent.ErrTransient), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, core.ErrTransient), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		e.status, e.retryAfter = http.StatusServiceUnavailable, retryTransient
 	default:
 		e.status = http.StatusBadGateway

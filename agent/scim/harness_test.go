@@ -19,10 +19,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/core"
 	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/agent/scim"
-	"github.com/clay-agent/clay-agent/flows"
 )
 
 const token = "s3cret-token-for-tests"
@@ -107,44 +106,44 @@ func (b *fakeBackend) enter(ctx context.Context, what string) error {
 	return nil
 }
 
-func (b *fakeBackend) Invite(ctx context.Context, _ scim.Request, email string, role roster.Role) (flows.Result, error) {
+func (b *fakeBackend) Invite(ctx context.Context, _ scim.Request, email string, role roster.Role) (core.Result, error) {
 	what := "invite " + email
 	if err := b.enter(ctx, what); err != nil {
-		return flows.Result{}, err
+		return core.Result{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	res := flows.Result{Email: email}
+	res := core.Result{Email: email}
 	if err := b.refuse[email]; err != nil {
-		res.Action, res.Err, res.Detail = flows.Refused, err, err.Error()
+		res.Action, res.Err, res.Detail = core.Refused, err, err.Error()
 		return res, nil
 	}
 	if m, ok := b.members[email]; ok {
-		res.Action, res.Before.Member = flows.AlreadyMember, &m
+		res.Action, res.Before.Member = core.AlreadyMember, &m
 		return res, nil
 	}
 	if i, ok := b.invites[email]; ok {
-		res.Action, res.Before.Invitation = flows.AlreadyInvited, &i
+		res.Action, res.Before.Invitation = core.AlreadyInvited, &i
 		return res, nil
 	}
 	b.invites[email] = roster.Invitation{Email: email, Role: role}
 	b.acts[what]++
-	res.Action, res.Clicked = flows.Invited, true
+	res.Action, res.Clicked = core.Invited, true
 	return res, nil
 }
 
-func (b *fakeBackend) Offboard(ctx context.Context, _ scim.Request, email string) (flows.Result, error) {
+func (b *fakeBackend) Offboard(ctx context.Context, _ scim.Request, email string) (core.Result, error) {
 	what := "offboard " + email
 	if err := b.enter(ctx, what); err != nil {
-		return flows.Result{}, err
+		return core.Result{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	res := flows.Result{Email: email}
+	res := core.Result{Email: email}
 	if err := b.refuse[email]; err != nil {
-		res.Action, res.Err, res.Detail = flows.Failed, err, err.Error()
-		if errors.Is(err, agent.ErrRefused) {
-			res.Action = flows.Refused
+		res.Action, res.Err, res.Detail = core.Failed, err, err.Error()
+		if errors.Is(err, core.ErrRefused) {
+			res.Action = core.Refused
 		}
 		return res, nil
 	}
@@ -152,53 +151,53 @@ func (b *fakeBackend) Offboard(ctx context.Context, _ scim.Request, email string
 	_, invited := b.invites[email]
 	switch {
 	case member && m.You:
-		err := fmt.Errorf("%w: %s is the signed-in user", agent.ErrRefused, email)
-		res.Action, res.Err, res.Detail = flows.Refused, err, err.Error()
+		err := fmt.Errorf("%w: %s is the signed-in user", core.ErrRefused, email)
+		res.Action, res.Err, res.Detail = core.Refused, err, err.Error()
 		return res, nil
 	case member:
 		delete(b.members, email)
 		delete(b.invites, email)
-		res.Action = flows.Removed
+		res.Action = core.Removed
 	case invited:
 		delete(b.invites, email)
-		res.Action = flows.RevokedInvitation
+		res.Action = core.RevokedInvitation
 	default:
-		res.Action = flows.AlreadyAbsent
+		res.Action = core.AlreadyAbsent
 		return res, nil
 	}
 	b.acts[what]++
 	return res, nil
 }
 
-func (b *fakeBackend) SetRole(ctx context.Context, _ scim.Request, email string, role roster.Role) (flows.Result, error) {
+func (b *fakeBackend) SetRole(ctx context.Context, _ scim.Request, email string, role roster.Role) (core.Result, error) {
 	what := "set-role " + email
 	if err := b.enter(ctx, what); err != nil {
-		return flows.Result{}, err
+		return core.Result{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	res := flows.Result{Email: email}
+	res := core.Result{Email: email}
 	if m, ok := b.members[email]; ok {
 		if m.Role == role {
-			res.Action = flows.Unchanged
+			res.Action = core.Unchanged
 			return res, nil
 		}
 		m.Role = role
 		b.members[email] = m
 	} else if i, ok := b.invites[email]; ok {
 		if i.Role == role {
-			res.Action = flows.Unchanged
+			res.Action = core.Unchanged
 			return res, nil
 		}
 		i.Role = role
 		b.invites[email] = i
 	} else {
-		err := fmt.Errorf("%w: %s is not in the workspace", agent.ErrNotVerified, email)
-		res.Action, res.Err, res.Detail = flows.Failed, err, err.Error()
+		err := fmt.Errorf("%w: %s is not in the workspace", core.ErrNotVerified, email)
+		res.Action, res.Err, res.Detail = core.Failed, err, err.Error()
 		return res, nil
 	}
 	b.acts[what+" "+string(role)]++
-	res.Action = flows.RoleChanged
+	res.Action = core.RoleChanged
 	return res, nil
 }
 

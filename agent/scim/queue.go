@@ -11,9 +11,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 
-	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/core"
 	"github.com/clay-agent/clay-agent/agent/roster"
-	"github.com/clay-agent/clay-agent/flows"
 )
 
 // jobOp is the action of a job.
@@ -71,9 +70,9 @@ func (j *job) String() string {
 
 // outcome is how a job ended, and what the requests it serves answer.
 type outcome struct {
-	OK     bool         `json:"ok"`
-	Action flows.Action `json:"action,omitempty"`
-	Detail string       `json:"detail,omitempty"`
+	OK     bool        `json:"ok"`
+	Action core.Action `json:"action,omitempty"`
+	Detail string      `json:"detail,omitempty"`
 	// Status, ScimType and RetryAfter (seconds) are the error answer
 	// when OK is false.
 	Status     int      `json:"status,omitempty"`
@@ -86,23 +85,23 @@ func (o *outcome) apiError() *apiError {
 	return &apiError{status: o.Status, scimType: o.ScimType, detail: o.Detail, retryAfter: time.Duration(o.RetryAfter) * time.Second}
 }
 
-func failedOutcome(action flows.Action, e *apiError) *outcome {
+func failedOutcome(action core.Action, e *apiError) *outcome {
 	return &outcome{Action: action, Detail: e.detail, Status: e.status, ScimType: e.scimType,
 		RetryAfter: int((e.retryAfter + time.Second - 1) / time.Second)}
 }
 
 // successes are the results that count as success for each action.
-var successes = map[jobOp][]flows.Action{
-	opInvite:   {flows.Invited, flows.AlreadyInvited, flows.AlreadyMember, flows.WouldInvite},
-	opOffboard: {flows.Removed, flows.RevokedInvitation, flows.AlreadyAbsent, flows.WouldRemove, flows.WouldRevoke, flows.WouldRemoveRevoked},
-	opSetRole:  {flows.RoleChanged, flows.Unchanged, flows.WouldChangeRole},
+var successes = map[jobOp][]core.Action{
+	opInvite:   {core.Invited, core.AlreadyInvited, core.AlreadyMember, core.WouldInvite},
+	opOffboard: {core.Removed, core.RevokedInvitation, core.AlreadyAbsent, core.WouldRemove, core.WouldRevoke, core.WouldRemoveRevoked},
+	opSetRole:  {core.RoleChanged, core.Unchanged, core.WouldChangeRole},
 }
 
 // errUnexpected marks a result the backend should not have returned.
 var errUnexpected = errors.New("unexpected result")
 
 // outcomeOf maps the backend's answer for j.
-func outcomeOf(j *job, res flows.Result, err error) *outcome {
+func outcomeOf(j *job, res core.Result, err error) *outcome {
 	if err == nil && res.Err == nil && slices.Contains(successes[j.Op], res.Action) {
 		return &outcome{OK: true, Action: res.Action, Detail: res.Detail}
 	}
@@ -113,12 +112,12 @@ func outcomeOf(j *job, res flows.Result, err error) *outcome {
 	if cause == nil {
 		cause = fmt.Errorf("%w %q: %s", errUnexpected, res.Action, res.Detail)
 	}
-	if res.Action == flows.Refused && !errors.Is(cause, agent.ErrRefused) {
-		cause = fmt.Errorf("%w: %w", agent.ErrRefused, cause)
+	if res.Action == core.Refused && !errors.Is(cause, core.ErrRefused) {
+		cause = fmt.Errorf("%w: %w", core.ErrRefused, cause)
 	}
 	action := res.Action
 	if action == "" {
-		action = flows.Failed
+		action = core.Failed
 	}
 	return failedOutcome(action, failure(j.String(), cause))
 }
@@ -132,9 +131,9 @@ func removal(j *job, o *outcome) bool {
 		return false
 	}
 	switch o.Action {
-	case flows.Removed, flows.RevokedInvitation, flows.WouldRemove, flows.WouldRevoke, flows.WouldRemoveRevoked:
+	case core.Removed, core.RevokedInvitation, core.WouldRemove, core.WouldRevoke, core.WouldRemoveRevoked:
 		return true
-	case flows.AlreadyAbsent:
+	case core.AlreadyAbsent:
 		return j.Attempts > 1
 	}
 	return false
@@ -676,7 +675,7 @@ func (s *Server) runJob(ctx context.Context, j *job) error {
 	}
 	s.setBusy(string(j.Op), j.String())
 
-	var res flows.Result
+	var res core.Result
 	var o *outcome
 	if j.Op == opOffboard {
 		if ok, reason, retry, trip := s.breaker.allow(s.now()); !ok {
@@ -685,7 +684,7 @@ func (s *Server) runJob(ctx context.Context, j *job) error {
 			}
 			e := newError(http.StatusServiceUnavailable, typeNone, "%s", reason)
 			e.retryAfter = retry
-			o = failedOutcome(flows.Refused, e)
+			o = failedOutcome(core.Refused, e)
 		}
 	}
 	if o == nil {
@@ -753,11 +752,11 @@ var errBackendPanic = errors.New("the backend panicked")
 
 // act calls the backend for j. A panic is the job's failure, not the
 // worker's end.
-func (s *Server) act(ctx context.Context, j *job) (res flows.Result, err error) {
+func (s *Server) act(ctx context.Context, j *job) (res core.Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("backend panic", zap.Uint64("job", j.Seq), zap.Any("panic", p))
-			res, err = flows.Result{Email: j.Email, Action: flows.Failed}, fmt.Errorf("%w: %v", errBackendPanic, p)
+			res, err = core.Result{Email: j.Email, Action: core.Failed}, fmt.Errorf("%w: %v", errBackendPanic, p)
 		}
 	}()
 	switch j.Op {
@@ -768,47 +767,47 @@ func (s *Server) act(ctx context.Context, j *job) (res flows.Result, err error) 
 	case opSetRole:
 		return s.cfg.Backend.SetRole(ctx, j.Request, j.Email, j.Role)
 	}
-	return flows.Result{}, fmt.Errorf("%w: job op %q", errUnexpected, j.Op)
+	return core.Result{}, fmt.Errorf("%w: job op %q", errUnexpected, j.Op)
 }
 
 // dryRun returns what j would do, judged from the user's state in the
 // store.
-func (s *Server) dryRun(j *job) (flows.Result, error) {
+func (s *Server) dryRun(j *job) (core.Result, error) {
 	var rec *userRecord
 	if err := s.st.db.View(func(tx *bolt.Tx) (err error) {
 		rec, err = getUser(tx, j.UserID)
 		return err
 	}); err != nil {
-		return flows.Result{}, err
+		return core.Result{}, err
 	}
 	var st state
 	if rec != nil {
 		st = rec.state()
 	}
-	res := flows.Result{Email: j.Email}
+	res := core.Result{Email: j.Email}
 	switch j.Op {
 	case opInvite:
 		switch {
 		case st.Active && st.Pending:
-			res.Action = flows.AlreadyInvited
+			res.Action = core.AlreadyInvited
 		case st.Active:
-			res.Action = flows.AlreadyMember
+			res.Action = core.AlreadyMember
 		default:
-			res.Action = flows.WouldInvite
+			res.Action = core.WouldInvite
 		}
 	case opOffboard:
 		switch {
 		case st.Active && st.Pending:
-			res.Action = flows.WouldRevoke
+			res.Action = core.WouldRevoke
 		case st.Active:
-			res.Action = flows.WouldRemove
+			res.Action = core.WouldRemove
 		default:
-			res.Action = flows.AlreadyAbsent
+			res.Action = core.AlreadyAbsent
 		}
 	case opSetRole:
-		res.Action = flows.WouldChangeRole
+		res.Action = core.WouldChangeRole
 		if st.Role == j.Role {
-			res.Action = flows.Unchanged
+			res.Action = core.Unchanged
 		}
 	}
 	res.Detail = "dry run: " + string(res.Action)
@@ -818,7 +817,7 @@ func (s *Server) dryRun(j *job) (flows.Result, error) {
 }
 
 // applyResult records the user's new state after j succeeded with res.
-func applyResult(tx *bolt.Tx, j *job, res flows.Result, now time.Time) error {
+func applyResult(tx *bolt.Tx, j *job, res core.Result, now time.Time) error {
 	rec, err := getUser(tx, j.UserID)
 	if err != nil {
 		return err
@@ -840,12 +839,12 @@ func applyResult(tx *bolt.Tx, j *job, res flows.Result, now time.Time) error {
 	case opInvite:
 		next.Active, next.Pending, next.Role = true, true, j.Role
 		switch {
-		case res.Action == flows.AlreadyMember:
+		case res.Action == core.AlreadyMember:
 			next.Pending = false
 			if res.Before.Member != nil && res.Before.Member.Role != "" {
 				next.Role = res.Before.Member.Role
 			}
-		case res.Action == flows.AlreadyInvited && res.Before.Invitation != nil && res.Before.Invitation.Role != "":
+		case res.Action == core.AlreadyInvited && res.Before.Invitation != nil && res.Before.Invitation.Role != "":
 			next.Role = res.Before.Invitation.Role
 		}
 	case opOffboard:
