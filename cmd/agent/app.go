@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,15 +107,7 @@ writes an audit log.`,
 	f.StringVar(&a.logFormat, "log-format", "console", "log format on stderr: console or json")
 	f.CountVarP(&a.verbose, "verbose", "v", "more logs (-v info, -vv debug)")
 
-	root.AddCommand(
-		a.listCommand(),
-		a.loginCommand(),
-		a.fixturesCommand(),
-		a.doctorCommand(),
-	)
-	for _, c := range a.extraCommands() {
-		root.AddCommand(c)
-	}
+	root.AddCommand(a.commands()...)
 	return root
 }
 
@@ -157,6 +150,14 @@ func (a *app) setup(cmd *cobra.Command) error {
 	}
 	if a.artifactsDir == "" {
 		a.artifactsDir = "artifacts"
+	}
+	// the output format and the verbosity are decided here, once: errors
+	// are JSON when the command's output is, and a server logs each run
+	if fl := cmd.Flags().Lookup("output"); fl != nil {
+		a.jsonErrors = fl.Value.String() == "json"
+	}
+	if min, err := strconv.Atoi(cmd.Annotations[annotationMinVerbosity]); err == nil && a.verbose < min {
+		a.verbose = min
 	}
 	a.log = a.newLogger()
 	return nil

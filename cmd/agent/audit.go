@@ -13,8 +13,6 @@ import (
 	"github.com/clay-agent/clay-agent/agent/audit"
 )
 
-func init() { registerCommand((*app).auditCommand) }
-
 // Environment variables of the audit log.
 const (
 	// envAuditLog names the audit log when no --audit-log flag does.
@@ -265,7 +263,6 @@ or rewritten. A log that fails verification exits with 1 and prints no head.`,
   agent audit head -o json --audit-log /data/state/clay-agent/audit.jsonl`,
 		Args: noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
-			a.jsonErrors = output == "json"
 			return checkFormat(output, "text", "json")
 		},
 		RunE: func(*cobra.Command, []string) error {

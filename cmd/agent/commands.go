@@ -7,23 +7,36 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// commandBuilders are the commands that register themselves from their own
-// files with registerCommand, beyond the core ones rootCommand adds.
-var commandBuilders []func(*app) *cobra.Command
-
-// registerCommand adds a command to every app; call it from an init func.
-func registerCommand(build func(*app) *cobra.Command) {
-	commandBuilders = append(commandBuilders, build)
-}
-
-// extraCommands builds the registered commands for a.
-func (a *app) extraCommands() []*cobra.Command {
-	out := make([]*cobra.Command, 0, len(commandBuilders))
-	for _, b := range commandBuilders {
-		out = append(out, b(a))
+// commands builds every command of the CLI: the one place a command is
+// registered.
+func (a *app) commands() []*cobra.Command {
+	return []*cobra.Command{
+		a.listCommand(),
+		a.loginCommand(),
+		a.fixturesCommand(),
+		a.doctorCommand(),
+		a.auditCommand(),
+		a.diffCommand(),
+		a.healthcheckCommand(),
+		a.inviteCommand(),
+		a.offboardCommand(),
+		a.planCommand(),
+		a.approveCommand(),
+		a.applyCommand(),
+		a.reconcileCommand(),
+		a.recordCommand(),
+		a.revokeCommand(),
+		a.scimCommand(),
+		a.serveCommand(),
+		a.setRoleCommand(),
+		a.smokeCommand(),
+		a.snapshotCommand(),
 	}
-	return out
 }
+
+// annotationMinVerbosity on a command is the least verbosity it runs with
+// ("1": info), for the servers, which log each run.
+const annotationMinVerbosity = "agent/min-verbosity"
 
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)

@@ -12,8 +12,6 @@ import (
 	"github.com/clay-agent/clay-agent/agent/textsafe"
 )
 
-func init() { registerCommand((*app).diffCommand) }
-
 func (a *app) diffCommand() *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
@@ -32,7 +30,6 @@ to case. It needs no browser and no session.`,
 			return nil
 		},
 		PreRunE: func(*cobra.Command, []string) error {
-			a.jsonErrors = output == "json"
 			return checkFormat(output, "text", "json")
 		},
 		RunE: func(_ *cobra.Command, args []string) error {

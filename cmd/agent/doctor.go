@@ -57,7 +57,6 @@ icon, structure), unique. Exit codes: 0 all good; 1 a set-up check failed; 3
 signed out; 4 a control a flow needs is missing or ambiguous.`,
 		Args: noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
-			a.jsonErrors = output == "json"
 			return checkFormat(output, "table", "json")
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {

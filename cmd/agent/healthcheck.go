@@ -13,8 +13,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { registerCommand((*app).healthcheckCommand) }
-
 // healthcheck defaults: `agent serve`'s /healthz inside its container.
 const (
 	defaultHealthcheckURL     = "http://127.0.0.1:8080/healthz"

@@ -9,8 +9,6 @@ import (
 	"github.com/clay-agent/clay-agent/flows"
 )
 
-func init() { registerCommand((*app).inviteCommand) }
-
 func (a *app) inviteCommand() *cobra.Command {
 	return a.roleCommand(roleSpec{
 		cmd: &cobra.Command{

@@ -24,7 +24,6 @@ func (a *app) listCommand() *cobra.Command {
   agent list -o csv > members.csv`,
 		Args: noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
-			a.jsonErrors = output == "json"
 			if err := checkFormat(output); err != nil {
 				return err
 			}

@@ -65,7 +65,6 @@ func (m *mutateFlags) register(cmd *cobra.Command, destructive bool) {
 }
 
 func (m *mutateFlags) validate(a *app) error {
-	a.jsonErrors = m.output == "json"
 	if err := checkFormat(m.output, "table", "json"); err != nil {
 		return err
 	}

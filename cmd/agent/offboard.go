@@ -8,8 +8,6 @@ import (
 	"github.com/clay-agent/clay-agent/flows"
 )
 
-func init() { registerCommand((*app).offboardCommand) }
-
 func (a *app) offboardCommand() *cobra.Command {
 	return a.batchCommand(batchSpec{
 		cmd: &cobra.Command{

@@ -22,12 +22,6 @@ import (
 	"github.com/clay-agent/clay-agent/flows"
 )
 
-func init() {
-	registerCommand((*app).planCommand)
-	registerCommand((*app).approveCommand)
-	registerCommand((*app).applyCommand)
-}
-
 // planOptions are the settings of `agent plan`.
 type planOptions struct {
 	idp             idpFlags

@@ -14,8 +14,6 @@ import (
 	"github.com/clay-agent/clay-agent/agent/textsafe"
 )
 
-func init() { registerCommand((*app).reconcileCommand) }
-
 // reconcileOptions are the settings of `agent reconcile`: an Options
 // struct that tests can fill without flags.
 type reconcileOptions struct {
@@ -53,7 +51,6 @@ with 2 before any browser starts; a live directory that fails midway exits with
   agent reconcile --idp users.csv --idp-column email=Mail,status=State --idp-active enabled`,
 		Args: noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
-			a.jsonErrors = o.output == "json"
 			if err := checkFormat(o.output); err != nil {
 				return err
 			}

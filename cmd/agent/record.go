@@ -21,8 +21,6 @@ import (
 	"github.com/clay-agent/clay-agent/fixtures"
 )
 
-func init() { registerCommand((*app).recordCommand) }
-
 // errLeak means a redacted recording still holds something that looks
 // like personal data, so it was not written.
 var errLeak = errors.New("the redacted recording still looks like it holds personal data")

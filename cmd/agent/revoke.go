@@ -8,8 +8,6 @@ import (
 	"github.com/clay-agent/clay-agent/flows"
 )
 
-func init() { registerCommand((*app).revokeCommand) }
-
 func (a *app) revokeCommand() *cobra.Command {
 	return a.batchCommand(batchSpec{
 		cmd: &cobra.Command{

@@ -28,8 +28,6 @@ import (
 	"github.com/clay-agent/clay-agent/flows"
 )
 
-func init() { registerCommand((*app).scimCommand) }
-
 // envSCIMToken holds the SCIM bearer token when no --token-file names one.
 const envSCIMToken = "CLAY_SCIM_TOKEN"
 
@@ -80,8 +78,9 @@ func (a *app) scimCommand() *cobra.Command {
 func (a *app) scimServeCommand() *cobra.Command {
 	o := &scimOptions{}
 	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Serve SCIM 2.0 under /scim/v2, acting on the Team page with the agent's flows",
+		Use:         "serve",
+		Annotations: map[string]string{annotationMinVerbosity: "1"},
+		Short:       "Serve SCIM 2.0 under /scim/v2, acting on the Team page with the agent's flows",
 		Long: `serve speaks SCIM 2.0 (RFC 7643/7644) to an identity provider under /scim/v2 and
 performs each request with the agent's flows: POST /Users invites, PATCH or PUT
 active=false and DELETE offboard, active=true invites again, membership of the
@@ -241,10 +240,6 @@ func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
 	cfg := a.config()
 	if _, err := agent.LoadSession(cfg.SessionFile, a.now()); err != nil {
 		return err
-	}
-	if a.verbose < 1 {
-		a.verbose = 1
-		a.log = a.newLogger()
 	}
 	log := a.log.Named("scim")
 	if err := os.MkdirAll(o.stateDir, 0o700); err != nil {

@@ -24,8 +24,6 @@ import (
 	"github.com/clay-agent/clay-agent/flows"
 )
 
-func init() { registerCommand((*app).serveCommand) }
-
 // Defaults of `agent serve`.
 const (
 	defaultServeListen     = "127.0.0.1:8080"
@@ -130,8 +128,9 @@ func (o *serveOptions) validate(a *app, cmd *cobra.Command) error {
 func (a *app) serveCommand() *cobra.Command {
 	o := &serveOptions{}
 	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Take snapshots on a schedule and serve /healthz and /metrics",
+		Use:         "serve",
+		Annotations: map[string]string{annotationMinVerbosity: "1"},
+		Short:       "Take snapshots on a schedule and serve /healthz and /metrics",
 		Long: `serve takes a snapshot (as ` + "`agent snapshot`" + ` does) every day at --snapshot-at in
 --tz, or every --snapshot-every, until it is stopped. Each run starts a browser,
 lists the Team page, saves the snapshot and closes the browser. Runs never
@@ -220,11 +219,6 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 	}
 	if err := checkWritableDir(o.snap.dir); err != nil {
 		return err
-	}
-	if a.verbose < 1 {
-		// A server logs each run; -v is the least it runs with.
-		a.verbose = 1
-		a.log = a.newLogger()
 	}
 	log := a.log.Named("serve")
 

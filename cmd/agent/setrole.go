@@ -9,8 +9,6 @@ import (
 	"github.com/clay-agent/clay-agent/flows"
 )
 
-func init() { registerCommand((*app).setRoleCommand) }
-
 func (a *app) setRoleCommand() *cobra.Command {
 	return a.roleCommand(roleSpec{
 		cmd: &cobra.Command{

@@ -20,8 +20,6 @@ import (
 	"github.com/clay-agent/clay-agent/flows"
 )
 
-func init() { registerCommand((*app).smokeCommand) }
-
 // smokeStep is one verified step of a smoke run.
 type smokeStep struct {
 	Rendition string        `json:"rendition,omitempty"`
@@ -50,7 +48,6 @@ verified.`,
   agent smoke --base-url http://fixtures:8089`,
 		Args: noArgs,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
-			a.jsonErrors = output == "json"
 			if err := checkFormat(output, "table", "json"); err != nil {
 				return err
 			}

@@ -23,8 +23,6 @@ import (
 	"github.com/clay-agent/clay-agent/agent/webhook"
 )
 
-func init() { registerCommand((*app).snapshotCommand) }
-
 // defaultSnapshotLockTimeout is how long a snapshot waits for another run
 // on the same workspace (a mutation, another snapshot) to release the
 // workspace lock.
@@ -119,7 +117,6 @@ another snapshot of the same workspace (at most --lock-timeout).`,
   CLAY_WEBHOOK=https://hooks.slack.com/services/T000/B000/XXXX agent snapshot --dir ./snapshots`,
 		Args: noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
-			a.jsonErrors = output == "json"
 			if err := checkFormat(output, "text", "json"); err != nil {
 				return err
 			}
