@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // groupFilter parses a /Groups filter: displayName, id or externalId,
@@ -25,11 +23,8 @@ func groupFilter(s string) (*filter, *apiError) {
 
 // loadGroups reads the users and returns the groups.
 func (s *Server) loadGroups() ([]*groupView, *apiError) {
-	var users []*userRecord
-	if err := s.st.db.View(func(tx *bolt.Tx) (err error) {
-		users, err = allUsers(tx)
-		return err
-	}); err != nil {
+	users, err := s.st.users()
+	if err != nil {
 		return nil, storeError(err)
 	}
 	return groupViews(users, s.st.created), nil
@@ -222,76 +217,7 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, id string, 
 		s.writeError(w, r, e)
 		return
 	}
-	ws, added, err := s.txn(c.req, func(q *queuer) error {
-		users, err := allUsers(q.tx)
-		if err != nil {
-			return err
-		}
-		stored := findGroup(groupViews(users, s.st.created), id)
-		if err := checkIfMatch(r, stored.version()); err != nil {
-			return err
-		}
-		// Membership as it will be once the queued actions are done.
-		effs := make(map[string]state, len(users))
-		byID := make(map[string]*userRecord, len(users))
-		current := &groupView{group: g}
-		for _, u := range users {
-			pending, err := q.pendingFor(u.ID)
-			if err != nil {
-				return err
-			}
-			effs[u.ID], byID[u.ID] = effective(u, pending), u
-			if st := effs[u.ID]; st.Active && st.Role == g.Role {
-				current.members = append(current.members, u)
-			}
-		}
-		before := groupDoc(current, "")
-		after, e := fn(current, deepCopy(before).(map[string]any))
-		if e != nil {
-			return e
-		}
-		if v, ok := after["id"]; ok && v != id {
-			return badRequest(typeMutability, "id is read-only")
-		}
-		if _, ok := after["meta"]; ok && !reflect.DeepEqual(before["meta"], after["meta"]) {
-			return badRequest(typeMutability, "meta is read-only")
-		}
-		name, _ := after["displayName"].(string)
-		if !strings.EqualFold(strings.TrimSpace(name), g.Name) {
-			return badRequest(typeMutability, "displayName is read-only: the group of the role %s is %q", g.Role, g.Name)
-		}
-		want := map[string]bool{}
-		members, _ := after["members"].([]any)
-		for _, m := range members {
-			mid, _ := m.(map[string]any)["value"].(string)
-			if mid == "" {
-				return badRequest(typeInvalidValue, "a member has no value (the user's id)")
-			}
-			u := byID[mid]
-			if u == nil {
-				return badRequest(typeInvalidValue, "no user with id %q", mid)
-			}
-			if !effs[mid].Active {
-				return badRequest(typeInvalidValue, "the user %s (%s) is not active: activate it before giving it a role", mid, u.Email)
-			}
-			want[mid] = true
-		}
-		for _, mid := range sortedKeys(want) {
-			if err := s.setRole(q, byID[mid], effs[mid], g); err != nil {
-				return err
-			}
-		}
-		for _, u := range current.members {
-			if want[u.ID] {
-				continue
-			}
-			def, _ := groupOf(s.cfg.DefaultRole)
-			if err := s.setRole(q, u, effs[u.ID], def); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	ws, added, err := s.txn(c.req, func(q *queuer) error { return s.regroup(q, r, g, fn) })
 	defer func() { c.noteJobs(ws, added) }()
 	if err != nil {
 		s.writeError(w, r, storeError(err))
@@ -313,6 +239,119 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, id string, 
 		return
 	}
 	s.writeResource(w, status, renderGroup(v, c.base), "")
+}
+
+// membership is a group's membership as it will be once the queued
+// actions are done.
+type membership struct {
+	current *groupView
+	effs    map[string]state
+	byID    map[string]*userRecord
+}
+
+// regroup is the transaction of a PUT or PATCH of the group g (see
+// updateGroup).
+func (s *Server) regroup(q *queuer, r *http.Request, g roleGroup,
+	fn func(g *groupView, current map[string]any) (map[string]any, *apiError),
+) error {
+	m, err := s.membershipOf(q, r, g)
+	if err != nil {
+		return err
+	}
+	before := groupDoc(m.current, "")
+	after, e := fn(m.current, deepCopy(before).(map[string]any))
+	if e != nil {
+		return e
+	}
+	if err := checkGroupDoc(g, before, after); err != nil {
+		return err
+	}
+	want, err := m.wanted(after)
+	if err != nil {
+		return err
+	}
+	for _, mid := range sortedKeys(want) {
+		if err := s.setRole(q, m.byID[mid], m.effs[mid], g); err != nil {
+			return err
+		}
+	}
+	for _, u := range m.current.members {
+		if want[u.ID] {
+			continue
+		}
+		def, _ := groupOf(s.cfg.DefaultRole)
+		if err := s.setRole(q, u, m.effs[u.ID], def); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// membershipOf reads the membership of g, once the request's If-Match
+// holds for the group as stored.
+func (s *Server) membershipOf(q *queuer, r *http.Request, g roleGroup) (*membership, error) {
+	users, err := q.tx.users()
+	if err != nil {
+		return nil, err
+	}
+	stored := findGroup(groupViews(users, s.st.created), g.ID)
+	if err := checkIfMatch(r, stored.version()); err != nil {
+		return nil, err
+	}
+	m := &membership{
+		current: &groupView{group: g},
+		effs:    make(map[string]state, len(users)),
+		byID:    make(map[string]*userRecord, len(users)),
+	}
+	for _, u := range users {
+		pending, err := q.pendingFor(u.ID)
+		if err != nil {
+			return nil, err
+		}
+		m.effs[u.ID], m.byID[u.ID] = effective(u, pending), u
+		if st := m.effs[u.ID]; st.Active && st.Role == g.Role {
+			m.current.members = append(m.current.members, u)
+		}
+	}
+	return m, nil
+}
+
+// checkGroupDoc refuses changes to the read-only attributes of the group
+// g: after is the document asked for, before the current one.
+func checkGroupDoc(g roleGroup, before, after map[string]any) error {
+	if v, ok := after["id"]; ok && v != g.ID {
+		return badRequest(typeMutability, "id is read-only")
+	}
+	if _, ok := after["meta"]; ok && !reflect.DeepEqual(before["meta"], after["meta"]) {
+		return badRequest(typeMutability, "meta is read-only")
+	}
+	name, _ := after["displayName"].(string)
+	if !strings.EqualFold(strings.TrimSpace(name), g.Name) {
+		return badRequest(typeMutability, "displayName is read-only: the group of the role %s is %q", g.Role, g.Name)
+	}
+	return nil
+}
+
+// wanted returns the ids of the members of the document after, each an
+// active user.
+func (m *membership) wanted(after map[string]any) (map[string]bool, error) {
+	want := map[string]bool{}
+	members, _ := after["members"].([]any)
+	for _, mb := range members {
+		mid, _ := mb.(map[string]any)["value"].(string)
+		if mid == "" {
+			return nil, badRequest(typeInvalidValue, "a member has no value (the user's id)")
+		}
+		u := m.byID[mid]
+		if u == nil {
+			return nil, badRequest(typeInvalidValue, "no user with id %q", mid)
+		}
+		if !m.effs[mid].Active {
+			return nil, badRequest(typeInvalidValue, "the user %s (%s) is not active: activate it before giving it a role", mid, u.Email)
+		}
+		want[mid] = true
+	}
+	return want, nil
 }
 
 // setRole queues the role of g for u unless u will already have it; a

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 )
 
@@ -60,13 +59,7 @@ func New(cfg Config) (*Server, error) {
 		wake:    make(chan struct{}, 1),
 		closed:  make(chan struct{}),
 	}
-	var removals []time.Time
-	depth := 0
-	err = st.db.View(func(tx *bolt.Tx) error {
-		removals = removalsSince(tx, cfg.Now().Add(-breakerWindow))
-		depth = queueDepth(tx)
-		return nil
-	})
+	removals, depth, err := st.removalsAndDepth(cfg.Now().Add(-breakerWindow))
 	if err != nil {
 		_ = st.close()
 		return nil, fmt.Errorf("scim: state store: %w", err)

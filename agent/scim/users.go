@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/clay-agent/clay-agent/agent/roster"
 )
 
@@ -110,11 +108,8 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, e)
 		return
 	}
-	var users []*userRecord
-	if err := s.st.db.View(func(tx *bolt.Tx) (err error) {
-		users, err = allUsers(tx)
-		return err
-	}); err != nil {
+	users, err := s.st.users()
+	if err != nil {
 		s.writeError(w, r, storeError(err))
 		return
 	}
@@ -144,11 +139,8 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 
 // loadUser reads the user id from the store.
 func (s *Server) loadUser(id string) (*userRecord, *apiError) {
-	var rec *userRecord
-	if err := s.st.db.View(func(tx *bolt.Tx) (err error) {
-		rec, err = getUser(tx, id)
-		return err
-	}); err != nil {
+	rec, err := s.st.user(id)
+	if err != nil {
 		return nil, storeError(err)
 	}
 	if rec == nil {
@@ -291,8 +283,8 @@ func (s *Server) clayAddress(doc map[string]any) (string, *apiError) {
 
 // userNameTaken returns the id of another user whose userName is
 // userName, or "".
-func userNameTaken(tx *bolt.Tx, userName, id string) (string, error) {
-	users, err := allUsers(tx)
+func userNameTaken(tx *storeTx, userName, id string) (string, error) {
+	users, err := tx.users()
 	if err != nil {
 		return "", err
 	}
@@ -329,69 +321,10 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := UserID(email)
-	role := s.cfg.DefaultRole
-	if in.role != nil {
-		role = *in.role
-	}
 	mode := createNew
-	ws, added, err := s.txn(c.req, func(q *queuer) error {
-		rec, err := getUser(q.tx, id)
-		if err != nil {
-			return err
-		}
-		pending, err := q.pendingFor(id)
-		if err != nil {
-			return err
-		}
-		if n := len(pending); n > 0 && pending[n-1].Op == opInvite {
-			q.wait(pending[n-1]) // a repeat of a POST still being served
-			return nil
-		}
-		if len(pending) == 0 && rec != nil && rec.Active {
-			last, err := latestJob(q.tx, id)
-			if err != nil {
-				return err
-			}
-			if last != nil && last.Op == opInvite && last.State == jobDone && last.Outcome != nil && last.Outcome.OK &&
-				!last.Answered && q.now.Sub(last.Finished) < recentJobWindow {
-				// a repeat of a POST answered 503: its answer now, once
-				last.Answered = true
-				return putJob(q.tx, last)
-			}
-		}
-		if effective(rec, pending).Active {
-			if s.cfg.Existing == ConflictError || rec == nil {
-				return newError(http.StatusConflict, typeUniqueness, "%s is already a member or invited (id %s)", email, id)
-			}
-			if ext := docString(rec.Doc, "externalId"); ext != "" && ext != docString(in.doc, "externalId") {
-				return newError(http.StatusConflict, typeUniqueness, "%s is already provisioned with another externalId (id %s)", email, id)
-			}
-			mode = createExisting
-			next := rec.clone()
-			next.Doc = in.doc
-			return putUser(q.tx, rec, next, q.now)
-		}
-		if other, err := userNameTaken(q.tx, docString(in.doc, "userName"), id); err != nil || other != "" {
-			if err != nil {
-				return err
-			}
-			return newError(http.StatusConflict, typeUniqueness, "userName %q is taken by the user %s", docString(in.doc, "userName"), other)
-		}
-		next := &userRecord{ID: id, Email: email}
-		if rec != nil {
-			next = rec.clone()
-		}
-		next.Doc = in.doc
-		if in.role != nil {
-			next.Role = role
-		}
-		if err := putUser(q.tx, rec, next, q.now); err != nil {
-			return err
-		}
-		if in.active != nil && !*in.active {
-			return nil
-		}
-		return q.enqueue(&job{Op: opInvite, UserID: id, Email: email, Role: role})
+	ws, added, err := s.txn(c.req, func(q *queuer) (err error) {
+		mode, err = s.create(q, id, email, in)
+		return err
 	})
 	defer func() { c.noteJobs(ws, added) }()
 	if err != nil {
@@ -413,6 +346,81 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	s.writeResource(w, status, res, c.base+"/Users/"+id)
+}
+
+// create is the transaction of a POST for the user id, to be invited at
+// email: it joins an invitation still pending, answers a repeat of a POST
+// answered 503, returns an existing user (or a conflict), or keeps the
+// user and queues the invitation.
+func (s *Server) create(q *queuer, id, email string, in userInput) (createMode, error) {
+	rec, err := q.tx.user(id)
+	if err != nil {
+		return createNew, err
+	}
+	pending, err := q.pendingFor(id)
+	if err != nil {
+		return createNew, err
+	}
+	if n := len(pending); n > 0 && pending[n-1].Op == opInvite {
+		q.wait(pending[n-1]) // a repeat of a POST still being served
+		return createNew, nil
+	}
+	if len(pending) == 0 && rec != nil && rec.Active {
+		// a repeat of a POST answered 503: its answer now, once
+		repeat, err := q.answerRepeat(id, func(j *job) bool { return j.Op == opInvite })
+		if err != nil || repeat {
+			return createNew, err
+		}
+	}
+	if effective(rec, pending).Active {
+		return createExisting, s.keepExisting(q, rec, id, email, in)
+	}
+	return createNew, s.createNew(q, rec, id, email, in)
+}
+
+// keepExisting answers a POST for a user who is or will be active: a
+// conflict, or (ConflictReturnExisting) the user, whose attributes become
+// the posted ones.
+func (s *Server) keepExisting(q *queuer, rec *userRecord, id, email string, in userInput) error {
+	if s.cfg.Existing == ConflictError || rec == nil {
+		return newError(http.StatusConflict, typeUniqueness, "%s is already a member or invited (id %s)", email, id)
+	}
+	if ext := docString(rec.Doc, "externalId"); ext != "" && ext != docString(in.doc, "externalId") {
+		return newError(http.StatusConflict, typeUniqueness, "%s is already provisioned with another externalId (id %s)", email, id)
+	}
+	next := rec.clone()
+	next.Doc = in.doc
+	return q.tx.saveUser(rec, next, q.now)
+}
+
+// createNew keeps a new or inactive user with the posted attributes and,
+// unless the POST asks for an inactive user, queues the invitation.
+func (s *Server) createNew(q *queuer, rec *userRecord, id, email string, in userInput) error {
+	if other, err := userNameTaken(q.tx, docString(in.doc, "userName"), id); err != nil || other != "" {
+		if err != nil {
+			return err
+		}
+		return newError(http.StatusConflict, typeUniqueness, "userName %q is taken by the user %s", docString(in.doc, "userName"), other)
+	}
+	role := s.cfg.DefaultRole
+	if in.role != nil {
+		role = *in.role
+	}
+	next := &userRecord{ID: id, Email: email}
+	if rec != nil {
+		next = rec.clone()
+	}
+	next.Doc = in.doc
+	if in.role != nil {
+		next.Role = role
+	}
+	if err := q.tx.saveUser(rec, next, q.now); err != nil {
+		return err
+	}
+	if in.active != nil && !*in.active {
+		return nil
+	}
+	return q.enqueue(&job{Op: opInvite, UserID: id, Email: email, Role: role})
 }
 
 // plan returns the job that takes a user from the state eff to the one
@@ -451,51 +459,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, id string, fn fu
 		s.writeError(w, r, e)
 		return
 	}
-	ws, added, err := s.txn(c.req, func(q *queuer) error {
-		rec, err := getUser(q.tx, id)
-		if err != nil {
-			return err
-		}
-		if rec == nil {
-			return notFound("no user with id %q", id)
-		}
-		if err := checkIfMatch(r, rec.version()); err != nil {
-			return err
-		}
-		in, e := fn(rec)
-		if e != nil {
-			return e
-		}
-		pending, err := q.pendingFor(id)
-		if err != nil {
-			return err
-		}
-		next := rec.clone()
-		next.Doc = in.doc
-		if userName := docString(in.doc, "userName"); !strings.EqualFold(userName, docString(rec.Doc, "userName")) {
-			other, err := userNameTaken(q.tx, userName, id)
-			if err != nil {
-				return err
-			}
-			if other != "" {
-				return newError(http.StatusConflict, typeUniqueness, "userName %q is taken by the user %s", userName, other)
-			}
-		}
-		j, err := s.plan(q, rec, next, effective(rec, pending), in)
-		if err != nil {
-			return err
-		}
-		if next.version() != rec.version() {
-			if err := putUser(q.tx, rec, next, q.now); err != nil {
-				return err
-			}
-		}
-		if j == nil {
-			q.waitPending(pending)
-			return nil
-		}
-		return q.enqueue(j)
-	})
+	ws, added, err := s.txn(c.req, func(q *queuer) error { return s.change(q, r, id, fn) })
 	defer func() { c.noteJobs(ws, added) }()
 	if err != nil {
 		s.writeError(w, r, storeError(err))
@@ -511,6 +475,64 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, id string, fn fu
 		return
 	}
 	s.writeResource(w, http.StatusOK, renderUser(rec, c.base), "")
+}
+
+// change is the transaction of a PUT or PATCH of the user id (see
+// update).
+func (s *Server) change(q *queuer, r *http.Request, id string, fn func(rec *userRecord) (userInput, *apiError)) error {
+	rec, err := q.tx.user(id)
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		return notFound("no user with id %q", id)
+	}
+	if err := checkIfMatch(r, rec.version()); err != nil {
+		return err
+	}
+	in, e := fn(rec)
+	if e != nil {
+		return e
+	}
+	pending, err := q.pendingFor(id)
+	if err != nil {
+		return err
+	}
+	next := rec.clone()
+	next.Doc = in.doc
+	if err := checkUserName(q.tx, id, docString(rec.Doc, "userName"), docString(in.doc, "userName")); err != nil {
+		return err
+	}
+	j, err := s.plan(q, rec, next, effective(rec, pending), in)
+	if err != nil {
+		return err
+	}
+	if next.version() != rec.version() {
+		if err := q.tx.saveUser(rec, next, q.now); err != nil {
+			return err
+		}
+	}
+	if j == nil {
+		q.waitPending(pending)
+		return nil
+	}
+	return q.enqueue(j)
+}
+
+// checkUserName answers a conflict when userName, the new one of the
+// user id (whose userName was old), is another user's.
+func checkUserName(tx *storeTx, id, old, userName string) error {
+	if strings.EqualFold(userName, old) {
+		return nil
+	}
+	other, err := userNameTaken(tx, userName, id)
+	if err != nil {
+		return err
+	}
+	if other != "" {
+		return newError(http.StatusConflict, typeUniqueness, "userName %q is taken by the user %s", userName, other)
+	}
+	return nil
 }
 
 func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request, id string) {
@@ -576,42 +598,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, id string) {
 		s.writeError(w, r, e)
 		return
 	}
-	ws, added, err := s.txn(c.req, func(q *queuer) error {
-		rec, err := getUser(q.tx, id)
-		if err != nil {
-			return err
-		}
-		if rec == nil {
-			last, err := latestJob(q.tx, id)
-			if err != nil {
-				return err
-			}
-			if last != nil && last.Op == opOffboard && last.Delete && last.State == jobDone && last.Outcome != nil &&
-				last.Outcome.OK && !last.Answered && q.now.Sub(last.Finished) < recentJobWindow {
-				// a repeat of a DELETE answered 503: its answer now, once
-				last.Answered = true
-				return putJob(q.tx, last)
-			}
-			return notFound("no user with id %q", id)
-		}
-		if err := checkIfMatch(r, rec.version()); err != nil {
-			return err
-		}
-		pending, err := q.pendingFor(id)
-		if err != nil {
-			return err
-		}
-		eff := effective(rec, pending)
-		if !eff.Active && len(pending) == 0 {
-			return deleteUser(q.tx, id)
-		}
-		if eff.Active {
-			if e := q.allowRemoval(); e != nil {
-				return e
-			}
-		}
-		return q.enqueue(&job{Op: opOffboard, UserID: id, Email: rec.Email, Delete: true})
-	})
+	ws, added, err := s.txn(c.req, func(q *queuer) error { return s.remove(q, r, id) })
 	defer func() { c.noteJobs(ws, added) }()
 	if err != nil {
 		s.writeError(w, r, storeError(err))
@@ -622,4 +609,39 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// remove is the transaction of a DELETE of the user id: an inactive user
+// with nothing pending goes at once; else an offboarding that deletes the
+// user once done is queued.
+func (s *Server) remove(q *queuer, r *http.Request, id string) error {
+	rec, err := q.tx.user(id)
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		// a repeat of a DELETE answered 503: its answer now, once
+		repeat, err := q.answerRepeat(id, func(j *job) bool { return j.Op == opOffboard && j.Delete })
+		if err != nil || repeat {
+			return err
+		}
+		return notFound("no user with id %q", id)
+	}
+	if err := checkIfMatch(r, rec.version()); err != nil {
+		return err
+	}
+	pending, err := q.pendingFor(id)
+	if err != nil {
+		return err
+	}
+	eff := effective(rec, pending)
+	if !eff.Active && len(pending) == 0 {
+		return q.tx.deleteUser(id)
+	}
+	if eff.Active {
+		if e := q.allowRemoval(); e != nil {
+			return e
+		}
+	}
+	return q.enqueue(&job{Op: opOffboard, UserID: id, Email: rec.Email, Delete: true})
 }
