@@ -17,6 +17,7 @@ import (
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/audit"
+	"github.com/clay-agent/clay-agent/agent/engine"
 	"github.com/clay-agent/clay-agent/flows"
 )
 
@@ -270,3 +271,29 @@ func (s *session) fail(label string, err error) error {
 }
 
 func (s *session) close() { s.b.Close() }
+
+// The engine's view of a session.
+var _ engine.Session = (*session)(nil)
+
+// Team is the page's flows.
+func (s *session) Team() *flows.Team { return s.team }
+
+// SaveScreenshot keeps a screenshot of the page as dir/name.png.
+func (s *session) SaveScreenshot(ctx context.Context, dir, name string) (string, error) {
+	return s.b.SaveScreenshot(ctx, dir, name)
+}
+
+// SaveArtifacts keeps the page's screenshot and HTML, labelled.
+func (s *session) SaveArtifacts(label string) ([]string, error) { return s.b.SaveArtifacts(label) }
+
+// Close closes the browser.
+func (s *session) Close() { s.close() }
+
+// openEngineSession is openSession for the engine.
+func (a *app) openEngineSession(ctx context.Context) (engine.Session, error) {
+	s, err := a.openSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/audit"
+	"github.com/clay-agent/clay-agent/agent/engine"
 	"github.com/clay-agent/clay-agent/agent/lock"
 	"github.com/clay-agent/clay-agent/agent/textsafe"
 	"github.com/clay-agent/clay-agent/flows"
@@ -96,10 +96,34 @@ func (m *mutateFlags) policy() flows.Policy {
 	return flows.Policy{MaxRemovals: m.maxRemovals, AllowDomains: m.allowDomains}
 }
 
+// change is how one change runs: its safety policy, confirmation, output,
+// audit, evidence and locking. The mutating commands take it from their
+// flags; serve --auto-apply from its own settings.
+type change struct {
+	yes, dryRun  bool
+	output       string
+	policy       flows.Policy
+	auditLog     string
+	auditKeyFile string
+	actor        string
+	evidenceDir  string
+	lockDir      string
+	lockTimeout  time.Duration
+	// confirmTimeout bounds the wait for an answer at the prompt.
+	confirmTimeout time.Duration
+}
+
+// change is the run the flags describe.
+func (m *mutateFlags) change() change {
+	return change{yes: m.yes, dryRun: m.dryRun, output: m.output, policy: m.policy(),
+		auditLog: m.auditLog, auditKeyFile: m.auditKeyFile, actor: m.actor, evidenceDir: m.evidenceDir,
+		lockDir: m.lockDir, lockTimeout: m.lockTimeout, confirmTimeout: m.confirmTimeout}
+}
+
 // mutation is one run of a mutating command.
 type mutation struct {
 	a       *app
-	flags   *mutateFlags
+	flags   change
 	command string
 	targets []string
 	// auditOptions go on every record of the run (e.g. the plan applied).
@@ -108,132 +132,108 @@ type mutation struct {
 	run func(s *session, b flows.Batch) ([]flows.Result, error)
 }
 
-// execute is the shape every mutating command shares: lock the workspace,
-// plan the audit run, open the browser, (on a terminal) show the plan and
-// ask, run the flow with evidence and audit records per target, print the
-// results and return the worst outcome's exit code.
+// execute is the shape every mutating command shares: it checks what it
+// can before the lock is taken, runs the change through the engine (lock,
+// audit plan, browser, confirmation on a terminal, flow with evidence and
+// audit records per target), prints the results and returns the worst
+// outcome's exit code.
 func (mu *mutation) execute(ctx context.Context) error {
-	a, m := mu.a, mu.flags
-	cfg := a.config()
+	cfg := mu.a.config()
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if _, err := agent.LoadSession(cfg.SessionFile, a.now()); err != nil {
+	if _, err := agent.LoadSession(cfg.SessionFile, mu.a.now()); err != nil {
 		return err
 	}
-	lockDir := m.lockDir
-	if lockDir == "" {
-		lockDir = lock.DefaultDir()
-	}
-	lk, err := lock.Acquire(ctx, lock.PathFor(lockDir, cfg.Workspace), m.lockTimeout)
-	if err != nil {
-		return fmt.Errorf("waiting for the workspace lock: %w", err)
-	}
-	defer func() { _ = lk.Release() }()
+	logPath := mu.a.auditLogPath(mu.flags.auditLog)
+	out := engine.Execute(ctx, mu.describe(cfg, logPath))
+	mu.a.noteArtifacts(out.Artifacts)
+	return mu.report(ctx, out, logPath)
+}
 
+// describe is the engine's description of the run.
+func (mu *mutation) describe(cfg agent.Config, logPath string) engine.Run {
+	a, m := mu.a, mu.flags
 	actor := m.actor
 	if actor == "" {
 		actor = audit.DefaultActor()
 	}
-	logPath := a.auditLogPath(m.auditLog)
-	alog, err := a.openAuditLog(logPath, m.auditKeyFile, append(append([]audit.Option{audit.WithActor(actor), audit.WithWorkspace(cfg.Workspace)}, mu.auditOptions...), a.auditOptions...)...)
-	if err != nil {
-		return fmt.Errorf("opening the audit log: %w", err)
+	opts := append(append([]audit.Option{audit.WithActor(actor), audit.WithWorkspace(cfg.Workspace)}, mu.auditOptions...), a.auditOptions...)
+	r := engine.Run{
+		Command: mu.command, Targets: mu.targets, Policy: m.policy, DryRun: m.dryRun,
+		Lock: workspaceLock(lock.PathFor(m.lockDirOrDefault(), cfg.Workspace), m.lockTimeout),
+		Audit: func() (*audit.Log, func(), error) {
+			alog, err := a.openAuditLog(logPath, m.auditKeyFile, opts...)
+			if err != nil {
+				return nil, nil, err
+			}
+			return alog, func() { _ = alog.Close() }, nil
+		},
+		AuditName:     logPath,
+		Sessions:      engine.OneShot{Open: a.openEngineSession},
+		EvidenceDir:   m.evidenceDirFor(a, logPath),
+		KeepArtifacts: true,
+		Log:           a.log,
+		Flow: func(_ context.Context, s engine.Session, b flows.Batch) ([]flows.Result, error) {
+			return mu.run(s.(*session), b)
+		},
 	}
-	defer alog.Close()
-	command := mu.command
-	if m.dryRun {
-		command += " --dry-run"
+	if !m.yes && !m.dryRun {
+		r.Confirm = mu.confirm(cfg.Workspace)
 	}
-	run := alog.Plan(ctx, command, mu.targets)
-	if err := run.Err(); err != nil {
-		// no record of the plan, no action: the browser does not even start
-		err = fmt.Errorf("%w: %s: nothing was done: %w", flows.ErrNotRecorded, logPath, err)
-		a.printResults(notAttempted(nil, mu.targets, err), m.output)
-		return err
-	}
-	evidenceDir := m.evidenceDir
-	if evidenceDir == "" {
-		evidenceDir = a.getenv("CLAY_EVIDENCE_DIR")
-	}
-	if evidenceDir == "" {
-		evidenceDir = filepath.Join(filepath.Dir(logPath), "evidence")
-	}
+	return r
+}
 
-	s, err := a.openSession(ctx)
-	if err != nil {
-		_ = run.Finish(err)
+// confirm shows the plan and asks on the terminal; no is an error that
+// says nothing was changed.
+func (mu *mutation) confirm(workspace string) func(context.Context, []flows.Result) error {
+	return func(ctx context.Context, plan []flows.Result) error {
+		// the plan goes with the question to stderr: stdout carries only
+		// the results, in the format asked for
+		mu.a.writeResults(mu.a.stderr, plan, "table")
+		yes, err := mu.a.confirm(ctx, fmt.Sprintf("Proceed with %s on workspace %s?", mu.command, workspace), mu.flags.confirmTimeout)
+		switch {
+		case yes:
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("interrupted at the confirmation: nothing was changed: %w", context.Cause(ctx))
+		case err != nil:
+			return fmt.Errorf("%w: nothing was changed", err)
+		default:
+			return errors.New("not confirmed: nothing was changed")
+		}
+	}
+}
+
+// report prints what the run did, in the format asked for, and returns
+// the run's error with the worst outcome's exit code.
+func (mu *mutation) report(ctx context.Context, out engine.Outcome, logPath string) error {
+	switch out.Stage {
+	case engine.StageLock, engine.StageAudit, engine.StageConfirm:
+		return out.Err
+	case engine.StageRecord:
+		mu.a.printResults(out.Results, mu.flags.output)
+		return out.Err
+	case engine.StageSession:
 		if ctx.Err() != nil {
 			// interrupted while the browser started: every target is
 			// accounted for, in the format asked for
-			a.printResults(notAttempted(nil, mu.targets, err), m.output)
+			mu.a.printResults(out.Results, mu.flags.output)
 		}
-		return err
+		return out.Err
 	}
-	defer s.close()
-
-	if !m.yes && !m.dryRun {
-		plan, err := mu.run(s, flows.Batch{Policy: m.policy(), DryRun: true})
-		if err != nil {
-			_ = run.Finish(err)
-			return s.fail(mu.command, err)
-		}
-		// the plan goes with the question to stderr: stdout carries only
-		// the results, in the format asked for
-		a.writeResults(a.stderr, plan, "table")
-		yes, err := a.confirm(ctx, fmt.Sprintf("Proceed with %s on workspace %s?", mu.command, cfg.Workspace), m.confirmTimeout)
-		if !yes {
-			switch {
-			case ctx.Err() != nil:
-				err = fmt.Errorf("interrupted at the confirmation: nothing was changed: %w", context.Cause(ctx))
-			case err != nil:
-				err = fmt.Errorf("%w: nothing was changed", err)
-			default:
-				err = errors.New("not confirmed: nothing was changed")
-			}
-			_ = run.Finish(err)
-			return err
-		}
-	}
-
-	// a target's position in the run keeps evidence names apart when two
-	// addresses differ only in characters a file name cannot hold
-	// (a+b@x.com and a-b@x.com)
-	position := make(map[string]int, len(mu.targets))
-	for i, t := range mu.targets {
-		position[t] = i + 1
-	}
-	batch := flows.Batch{
-		Policy:   m.policy(),
-		DryRun:   m.dryRun,
-		OnStart:  auditStart(run),
-		OnResult: auditResult(run, a.log),
-		Evidence: func(ctx2 context.Context, target, when string) (string, error) {
-			return s.b.SaveScreenshot(ctx2, evidenceDir, fmt.Sprintf("%s-%d-%s-%s", run.ID(), position[target], target, when))
-		},
-	}
-	results, ferr := mu.run(s, batch)
-	results = notAttempted(results, mu.targets, ferr)
-	if ferr != nil {
-		ferr = s.fail(mu.command, ferr)
-	} else if anyFailed(results) {
-		paths, _ := s.b.SaveArtifacts(mu.command)
-		a.noteArtifacts(paths)
-	}
-	_ = run.Finish(ferr)
-	a.printResults(results, m.output)
-	code := resultsExit(results)
-	if err := run.Err(); err != nil {
+	mu.a.printResults(out.Results, mu.flags.output)
+	code := resultsExit(out.Results)
+	if out.AuditErr != nil {
 		// the results above are what happened; the log does not hold all of it
-		msg := fmt.Sprintf("the audit log %s could not be written: %v; %s", logPath, err, actionsTaken(results))
-		if ferr != nil && !errors.Is(ferr, flows.ErrNotRecorded) {
-			msg += "; " + ferr.Error()
+		msg := fmt.Sprintf("the audit log %s could not be written: %v; %s", logPath, out.AuditErr, engine.ActionsTaken(out.Results))
+		if out.Err != nil && !errors.Is(out.Err, flows.ErrNotRecorded) {
+			msg += "; " + out.Err.Error()
 		}
-		return &exitError{code: worst(code, exitCode(ferr), exitFailed), msg: msg}
+		return &exitError{code: worst(code, exitCode(out.Err), exitFailed), msg: msg}
 	}
-	if ferr != nil {
-		code = worst(code, exitCode(ferr))
-		return &exitError{code: code, msg: ferr.Error()}
+	if out.Err != nil {
+		return &exitError{code: worst(code, exitCode(out.Err)), msg: out.Err.Error()}
 	}
 	if code != exitOK {
 		return &exitError{code: code}
@@ -241,68 +241,35 @@ func (mu *mutation) execute(ctx context.Context) error {
 	return nil
 }
 
-// auditStart records, before the first click on a target, that the click
-// is about to happen: no click without its record, and none after a record
-// of the run was lost.
-func auditStart(run *audit.Run) func(target string) error {
-	return func(target string) error {
-		if err := run.Err(); err != nil {
-			return err
+// workspaceLock takes the lock file at path, waiting at most timeout.
+func workspaceLock(path string, timeout time.Duration) func(context.Context) (func(), error) {
+	return func(ctx context.Context) (func(), error) {
+		lk, err := lock.Acquire(ctx, path, timeout)
+		if err != nil {
+			return nil, err
 		}
-		return run.Done(target, audit.OutcomeStarted, "about to click", nil, nil)
+		return func() { _ = lk.Release() }, nil
 	}
 }
 
-// auditResult records each target's outcome as soon as it is known; a
-// write error shows in run.Err, which the caller reports.
-func auditResult(run *audit.Run, log *zap.Logger) func(flows.Result) {
-	return func(r flows.Result) {
-		if err := run.Done(r.Email, string(r.Action), r.Detail, r.Before, r.Evidence); err != nil {
-			log.Error("audit", zap.Error(err))
-		}
+// lockDirOrDefault is --lock-dir, or the user's state directory's.
+func (m change) lockDirOrDefault() string {
+	if m.lockDir == "" {
+		return lock.DefaultDir()
 	}
+	return m.lockDir
 }
 
-// notAttempted adds a failed result for each target a stopped run did not
-// reach, so that the output accounts for every target.
-func notAttempted(results []flows.Result, targets []string, err error) []flows.Result {
-	if err == nil {
-		return results
+// evidenceDirFor is --evidence-dir, CLAY_EVIDENCE_DIR, or evidence/
+// beside the audit log.
+func (m change) evidenceDirFor(a *app, logPath string) string {
+	switch {
+	case m.evidenceDir != "":
+		return m.evidenceDir
+	case a.getenv("CLAY_EVIDENCE_DIR") != "":
+		return a.getenv("CLAY_EVIDENCE_DIR")
 	}
-	done := map[string]bool{}
-	for _, r := range results {
-		done[r.Email] = true
-	}
-	for _, t := range targets {
-		if !done[t] {
-			results = append(results, flows.Result{Email: t, Action: flows.Failed, Detail: "not attempted: " + err.Error(), Err: err})
-		}
-	}
-	return results
-}
-
-// actionsTaken names the targets a run clicked for, for a message that
-// must say what was done when the audit log could not record it.
-func actionsTaken(rs []flows.Result) string {
-	var done []string
-	for _, r := range rs {
-		if r.Clicked {
-			done = append(done, string(r.Action)+" "+r.Email)
-		}
-	}
-	if len(done) == 0 {
-		return "no target was acted on"
-	}
-	return "acted on in this run: " + strings.Join(done, ", ")
-}
-
-func anyFailed(rs []flows.Result) bool {
-	for _, r := range rs {
-		if r.Action == flows.Failed {
-			return true
-		}
-	}
-	return false
+	return filepath.Join(filepath.Dir(logPath), "evidence")
 }
 
 // resultsExit is the worst outcome's exit code.

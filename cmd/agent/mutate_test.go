@@ -24,6 +24,7 @@ import (
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/audit"
+	"github.com/clay-agent/clay-agent/agent/engine"
 	"github.com/clay-agent/clay-agent/agent/lock"
 	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/fixtures"
@@ -514,9 +515,9 @@ func TestResultsExit(t *testing.T) {
 func TestNotAttempted(t *testing.T) {
 	done := []flows.Result{{Email: "a@acme.test", Action: flows.Removed}}
 	targets := []string{"a@acme.test", "b@acme.test", "c@acme.test"}
-	assert.Equal(t, done, notAttempted(done, targets, nil))
+	assert.Equal(t, done, engine.NotAttempted(done, targets, nil))
 	stop := fmt.Errorf("%w: the session expired", agent.ErrLoginRequired)
-	got := notAttempted(done, targets, stop)
+	got := engine.NotAttempted(done, targets, stop)
 	require.Len(t, got, 3)
 	assert.Equal(t, flows.Removed, got[0].Action)
 	for i, r := range got[1:] {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/audit"
-	"github.com/clay-agent/clay-agent/agent/idp"
 	"github.com/clay-agent/clay-agent/agent/plan"
 	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/agent/textsafe"
@@ -30,6 +28,11 @@ type planOptions struct {
 	maxRemovals     int
 	allowDomains    []string
 	detailed        bool
+}
+
+// buildOptions say what the plan may hold.
+func (o *planOptions) buildOptions() plan.BuildOptions {
+	return plan.BuildOptions{MaxRemovals: o.maxRemovals, AllowDomains: o.allowDomains, OffboardUnknown: o.offboardUnknown}
 }
 
 func (a *app) planCommand() *cobra.Command {
@@ -89,7 +92,7 @@ func (a *app) runPlan(ctx context.Context, o *planOptions) error {
 	if err != nil {
 		return err
 	}
-	p, notes := buildPlan(r, dirs, rep, o, a.now())
+	p, notes := plan.Build(r, dirs, rep, o.buildOptions(), a.now())
 	if n := len(p.Actions); n > o.maxRemovals {
 		return fmt.Errorf("%w: the plan would hold %d removals, more than --max-removals %d: nothing was written", agent.ErrRefused, n, o.maxRemovals)
 	}
@@ -98,7 +101,7 @@ func (a *app) runPlan(ctx context.Context, o *planOptions) error {
 		return err
 	}
 	writePlan(a.stdout, p, notes)
-	fmt.Fprintf(a.stdout, "\nplan %s written to %s (digest %s)\n", planSummary(p), o.out, digest)
+	fmt.Fprintf(a.stdout, "\nplan %s written to %s (digest %s)\n", plan.Summary(p), o.out, digest)
 	if len(p.Actions) > 0 {
 		fmt.Fprintf(a.stdout, "approve it with: agent approve %s\napply it with:   agent apply %s\n", o.out, o.out)
 	}
@@ -106,73 +109,6 @@ func (a *app) runPlan(ctx context.Context, o *planOptions) error {
 		return &exitError{code: exitFindings}
 	}
 	return nil
-}
-
-// buildPlan turns findings into actions, and says why each finding that
-// is not acted on is not.
-func buildPlan(r *roster.Roster, dirs []*idp.Directory, rep *idp.Report, o *planOptions, now time.Time) (*plan.Plan, []string) {
-	p := &plan.Plan{
-		Version:   plan.Version,
-		Workspace: r.Workspace,
-		CreatedAt: now.UTC().Truncate(time.Second),
-		Roster:    plan.RosterDigest(r),
-		Limits:    plan.Limits{MaxRemovals: o.maxRemovals, AllowDomains: o.allowDomains, OffboardUnknown: o.offboardUnknown},
-	}
-	for _, d := range dirs {
-		p.Sources = append(p.Sources, plan.Source{Source: d.Source, Format: string(d.Format), Digest: d.Digest, People: len(d.People)})
-	}
-	self, _ := r.Self()
-	policy := flows.Policy{AllowDomains: o.allowDomains}
-	var notes []string
-	for _, row := range rep.Findings {
-		var kind plan.ActionKind
-		switch row.Finding {
-		case idp.FindingInactiveInIdP:
-			kind = plan.Offboard
-		case idp.FindingInvitationInactiveInIdP:
-			kind = plan.Revoke
-		case idp.FindingNotInIdP, idp.FindingInvitationNotInIdP:
-			if !o.offboardUnknown {
-				notes = append(notes, fmt.Sprintf("%s %s: not planned (no source knows it; --offboard-unknown plans it)", row.Finding, row.Email))
-				continue
-			}
-			kind = plan.Offboard
-			if row.Kind == idp.KindInvitation {
-				kind = plan.Revoke
-			}
-		case idp.FindingExternal, idp.FindingInvitationExternal:
-			notes = append(notes, fmt.Sprintf("%s %s: never acted on, only reported", row.Finding, row.Email))
-			continue
-		case idp.FindingUnreadable, idp.FindingInvitationUnreadable:
-			notes = append(notes, fmt.Sprintf("%s row %q: its address could not be read, so it cannot be planned", row.Finding, row.Name))
-			continue
-		default:
-			continue
-		}
-		if row.Kind == idp.KindMember && self.Email != "" && roster.SameEmail(self.Email, row.Email) {
-			notes = append(notes, fmt.Sprintf("%s %s: the signed-in user is never offboarded", row.Finding, row.Email))
-			continue
-		}
-		if err := policy.CheckDomain(row.Email); err != nil {
-			notes = append(notes, fmt.Sprintf("%s %s: not planned: outside --allow-domain", row.Finding, row.Email))
-			continue
-		}
-		p.Actions = append(p.Actions, plan.Action{Action: kind, Email: row.Email, Reason: string(row.Finding), Kind: string(row.Kind), Role: string(row.Role)})
-	}
-	p.Others = plan.OthersDigest(r, p.Targets())
-	return p, notes
-}
-
-func planSummary(p *plan.Plan) string {
-	off, rev := 0, 0
-	for _, a := range p.Actions {
-		if a.Action == plan.Offboard {
-			off++
-		} else {
-			rev++
-		}
-	}
-	return fmt.Sprintf("with %d offboarding(s) and %d revocation(s)", off, rev)
 }
 
 // writePlan prints the actions and the notes for a person to read.
@@ -229,14 +165,14 @@ approval, or one changed after it was approved (exit 5).`,
 			defer alog.Close()
 			// the audit record first: no approval without its record
 			if _, err := alog.Append(audit.Record{Command: "approve", Outcome: audit.OutcomeApproved,
-				Detail: fmt.Sprintf("approved plan %s %s (%s)", digest, planSummary(p), args[0])}); err != nil {
+				Detail: fmt.Sprintf("approved plan %s %s (%s)", digest, plan.Summary(p), args[0])}); err != nil {
 				return fmt.Errorf("%w: nothing was approved: %w", flows.ErrNotRecorded, err)
 			}
 			ap, err := plan.Approve(args[0], by, a.now())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "approved plan %s (%s) by %s at %s\n", ap.Plan, planSummary(p), textsafe.Terminal(ap.By), ap.At.Format(time.RFC3339))
+			fmt.Fprintf(a.stdout, "approved plan %s (%s) by %s at %s\n", ap.Plan, plan.Summary(p), textsafe.Terminal(ap.By), ap.At.Format(time.RFC3339))
 			return nil
 		},
 	}
@@ -247,10 +183,16 @@ approval, or one changed after it was approved (exit 5).`,
 }
 
 // applyOptions are the settings of `agent apply` beyond those of every
-// mutating command.
+// mutating command, and what loading the plan found.
 type applyOptions struct {
 	requireApproval bool
 	maxAge          time.Duration
+	// path, p and digest are the plan file, the plan and its digest.
+	path   string
+	p      *plan.Plan
+	digest string
+	// approver is who approved the plan, "" when nobody did.
+	approver string
 	// ledgerDir is where the ledgers of applied plans are kept: plans/
 	// beside the audit log.
 	ledgerDir string
@@ -259,19 +201,8 @@ type applyOptions struct {
 	ledger  *plan.Ledger
 }
 
-func (a *app) applyCommand() *cobra.Command {
-	o := &applyOptions{}
-	mf := &mutateFlags{}
-	var (
-		path     string
-		p        *plan.Plan
-		digest   string
-		approver string
-	)
-	cmd := &cobra.Command{
-		Use:   "apply PLAN",
-		Short: "Apply a reviewed plan: offboard and revoke as it says, verified and audited",
-		Long: `apply reads the page again, drops the actions that are already done (the target
+// applyLong is apply's help.
+const applyLong = `apply reads the page again, drops the actions that are already done (the target
 is gone) and says so, and refuses the whole plan (exit 5) when it is older than
 --max-plan-age or dated in the future, when a target's role or state changed in a
 way the plan did not see (listing the differences), or when any seat the plan does
@@ -283,7 +214,15 @@ safety rule: never the signed-in user or the last Admin, --max-removals (the
 plan's and the flag's, the stricter wins), --allow-domain. Each audit record
 carries the plan's digest and its approver. With --require-approval (which needs
 the audit key) a plan is applied only when the audit log holds its approval
-signed with that key; a plan changed after its approval is refused always.`,
+signed with that key; a plan changed after its approval is refused always.`
+
+func (a *app) applyCommand() *cobra.Command {
+	o := &applyOptions{}
+	mf := &mutateFlags{}
+	cmd := &cobra.Command{
+		Use:   "apply PLAN",
+		Short: "Apply a reviewed plan: offboard and revoke as it says, verified and audited",
+		Long:  applyLong,
 		Example: `  agent apply plan.json --dry-run
   agent apply plan.json --require-approval --yes`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -299,65 +238,17 @@ signed with that key; a plan changed after its approval is refused always.`,
 			if o.maxAge <= 0 {
 				return usageError("--max-plan-age must be positive, got %s", o.maxAge)
 			}
-			path = args[0]
-			var err error
-			if p, digest, err = plan.Read(path); err != nil {
-				return usageError("%v", err)
-			}
-			if ws := a.config().Workspace; ws != "" && ws != p.Workspace {
-				return fmt.Errorf("%w: it was made for workspace %s, not %s", plan.ErrOtherWorkspace, p.Workspace, ws)
-			}
-			key, err := a.readAuditKey("--audit-key-file", mf.auditKeyFile)
-			if err != nil {
-				return err
-			}
-			if o.requireApproval && key == nil {
-				return usageError("--require-approval needs the audit key (--audit-key-file or %s): without it, whoever can edit the plan can write its approval too", envAuditKeyFile)
-			}
-			logPath := a.auditLogPath(mf.auditLog)
-			if o.history, err = plan.ReadHistory(logPath, key, digest); err != nil {
-				return err
-			}
-			o.ledgerDir = filepath.Join(filepath.Dir(logPath), "plans")
-			if o.ledger, err = plan.ReadLedger(o.ledgerDir, digest); err != nil {
-				return err
-			}
-			o.ledger.Workspace = p.Workspace
-			o.history.Merge(o.ledger)
-			if err := plan.CheckApplied(p, o.history.Done); err != nil {
-				return err
-			}
-			if err := plan.CheckTime(p, a.now(), o.maxAge); err != nil {
-				return err
-			}
-			// the file beside the plan says which plan was approved, and
-			// names a plan changed after its approval (refused with or
-			// without --require-approval); the keyed record in the audit
-			// log is what makes it an approval
-			if _, err := plan.CheckApproval(path, digest); err != nil && !errors.Is(err, plan.ErrNotApproved) {
-				return err
-			}
-			if !o.requireApproval {
-				if n := len(o.history.Approvals); n > 0 {
-					approver = o.history.Approvals[n-1].By
-				}
-				return nil
-			}
-			ap, err := o.history.KeyedApproval(p.Workspace, a.now())
-			if err != nil {
-				return err
-			}
-			approver = ap.By
-			return nil
+			o.path = args[0]
+			return a.loadPlan(o, mf)
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			mu := &mutation{a: a, flags: mf, command: "apply " + plan.ShortDigest(digest), targets: p.Targets(),
-				auditOptions: []audit.Option{audit.WithPlan(digest, approver)},
+			mu := &mutation{a: a, flags: mf.change(), command: "apply " + plan.ShortDigest(o.digest), targets: o.p.Targets(),
+				auditOptions: []audit.Option{audit.WithPlan(o.digest, o.approver)},
 				run: func(s *session, b flows.Batch) ([]flows.Result, error) {
-					return a.applyPlan(ctx, s, p, o, mf, b)
+					return a.applyPlan(ctx, s, o.p, o, mf.policy(), b)
 				}}
-			return mu.execute(cmd.Context())
+			return mu.execute(ctx)
 		},
 	}
 	mf.register(cmd, true)
@@ -366,103 +257,110 @@ signed with that key; a plan changed after its approval is refused always.`,
 	return cmd
 }
 
-// applyPlan reads the page, checks the plan against it, and runs the
-// actions still to do through the offboard and revoke flows.
-func (a *app) applyPlan(ctx context.Context, s *session, p *plan.Plan, o *applyOptions, mf *mutateFlags, b flows.Batch) ([]flows.Result, error) {
-	r, err := s.team.List(ctx, s.cfg.Workspace)
+// loadPlan reads the plan at o.path and everything the audit log and the
+// ledger say of it, and refuses, before the browser starts, a plan made
+// for another workspace, applied already, too old, or changed after its
+// approval; with --require-approval, one without a keyed approval.
+func (a *app) loadPlan(o *applyOptions, mf *mutateFlags) error {
+	var err error
+	if o.p, o.digest, err = plan.Read(o.path); err != nil {
+		return usageError("%v", err)
+	}
+	if ws := a.config().Workspace; ws != "" && ws != o.p.Workspace {
+		return fmt.Errorf("%w: it was made for workspace %s, not %s", plan.ErrOtherWorkspace, o.p.Workspace, ws)
+	}
+	key, err := a.readAuditKey("--audit-key-file", mf.auditKeyFile)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c, err := plan.Check(p, r, a.now(), o.maxAge, o.history.Done)
-	if err != nil {
-		return nil, err
+	if o.requireApproval && key == nil {
+		return usageError("--require-approval needs the audit key (--audit-key-file or %s): without it, whoever can edit the plan can write its approval too", envAuditKeyFile)
 	}
-	b.Policy = applyPolicy(p.Limits, mf.policy())
-	if !b.DryRun {
-		// each target done goes to the ledger as soon as it is known, so
-		// that no later apply of the plan acts on it again
-		onResult := b.OnResult
-		b.OnResult = func(res flows.Result) {
-			if onResult != nil {
-				onResult(res)
-			}
-			if !plan.IsDoneOutcome(string(res.Action)) {
-				return
-			}
-			if err := o.ledger.Note(o.ledgerDir, plan.Done{Email: res.Email, Outcome: string(res.Action), At: a.now().UTC()}); err != nil {
-				a.log.Error("the plan's ledger could not be written (the audit log holds the outcome)", zap.Error(err))
-			}
-		}
+	if err := o.readHistory(a.auditLogPath(mf.auditLog), key); err != nil {
+		return err
 	}
-	var results []flows.Result
-	for _, d := range c.Done {
-		res := flows.Result{Email: d.Email, Action: flows.AlreadyAbsent, Detail: "already done: " + d.Email + " is gone since the plan was made"}
-		if b.OnResult != nil {
-			b.OnResult(res)
-		}
-		results = append(results, res)
+	if err := plan.CheckApplied(o.p, o.history.Done); err != nil {
+		return err
 	}
-	var off, rev []string
-	for _, act := range c.Do {
-		if act.Action == plan.Offboard {
-			off = append(off, act.Email)
-		} else {
-			rev = append(rev, act.Email)
-		}
+	if err := plan.CheckTime(o.p, a.now(), o.maxAge); err != nil {
+		return err
 	}
-	if len(off)+len(rev) > b.Policy.MaxRemovals {
-		// one bound over the whole plan, not per flow
-		err := fmt.Errorf("%w: the plan holds %d removals still to do, more than %d (--max-removals and the plan's limit): nothing was removed", agent.ErrRefused, len(off)+len(rev), b.Policy.MaxRemovals)
-		for _, e := range append(off, rev...) {
-			res := flows.Result{Email: e, Action: flows.Refused, Detail: err.Error(), Err: err}
-			if b.OnResult != nil {
-				b.OnResult(res)
-			}
-			results = append(results, res)
-		}
-		return results, nil
+	// the file beside the plan says which plan was approved, and names a
+	// plan changed after its approval (refused with or without
+	// --require-approval); the keyed record in the audit log is what
+	// makes it an approval
+	if _, err := plan.CheckApproval(o.path, o.digest); err != nil && !errors.Is(err, plan.ErrNotApproved) {
+		return err
 	}
-	if len(off) > 0 {
-		rs, err := s.team.Offboard(ctx, off, b)
-		results = append(results, rs...)
-		if err != nil {
-			return results, err
-		}
-	}
-	if len(rev) > 0 {
-		rs, err := s.team.Revoke(ctx, rev, b)
-		results = append(results, rs...)
-		if err != nil {
-			return results, err
-		}
-	}
-	return results, nil
+	return o.findApprover(a.now())
 }
 
-// applyPolicy is the stricter of the plan's limits and the flags': the
-// smaller removal bound, and the domains both allow.
-func applyPolicy(l plan.Limits, flags flows.Policy) flows.Policy {
-	out := flags
-	if l.MaxRemovals > 0 && (out.MaxRemovals == 0 || l.MaxRemovals < out.MaxRemovals) {
-		out.MaxRemovals = l.MaxRemovals
+// readHistory reads what the audit log at logPath and the ledger beside
+// it say of the plan.
+func (o *applyOptions) readHistory(logPath string, key []byte) error {
+	var err error
+	if o.history, err = plan.ReadHistory(logPath, key, o.digest); err != nil {
+		return err
 	}
-	switch {
-	case len(l.AllowDomains) == 0:
-	case len(out.AllowDomains) == 0:
-		out.AllowDomains = l.AllowDomains
-	default:
-		var both []string
-		for _, d := range out.AllowDomains {
-			for _, e := range l.AllowDomains {
-				if strings.EqualFold(strings.TrimPrefix(d, "@"), strings.TrimPrefix(e, "@")) {
-					both = append(both, d)
-				}
-			}
-		}
-		if len(both) == 0 {
-			both = []string{"(none: the plan's and the flag's domains do not meet)"}
-		}
-		out.AllowDomains = both
+	o.ledgerDir = filepath.Join(filepath.Dir(logPath), "plans")
+	if o.ledger, err = plan.ReadLedger(o.ledgerDir, o.digest); err != nil {
+		return err
 	}
-	return out
+	o.ledger.Workspace = o.p.Workspace
+	o.history.Merge(o.ledger)
+	return nil
+}
+
+// findApprover is the plan's last approver; with --require-approval, the
+// one whose approval is keyed, or an error.
+func (o *applyOptions) findApprover(now time.Time) error {
+	if !o.requireApproval {
+		if n := len(o.history.Approvals); n > 0 {
+			o.approver = o.history.Approvals[n-1].By
+		}
+		return nil
+	}
+	ap, err := o.history.KeyedApproval(o.p.Workspace, now)
+	if err != nil {
+		return err
+	}
+	o.approver = ap.By
+	return nil
+}
+
+// applyPlan applies p on the session's page through agent/plan, with the
+// batch's audit callbacks and evidence.
+func (a *app) applyPlan(ctx context.Context, s *session, p *plan.Plan, o *applyOptions, policy flows.Policy, b flows.Batch) ([]flows.Result, error) {
+	ap := &plan.Applier{Plan: p, Now: a.now, MaxAge: o.maxAge, History: o.history, Ledger: o.ledger, LedgerDir: o.ledgerDir,
+		Policy: policy, DryRun: b.DryRun, OnResult: b.OnResult,
+		OnLedgerError: func(err error) {
+			a.log.Error("the plan's ledger could not be written (the audit log holds the outcome)", zap.Error(err))
+		}}
+	return ap.Apply(ctx, batchTeam{s: s, b: b})
+}
+
+// batchTeam is the session's Team page as agent/plan uses it: each flow
+// runs with the batch, under the policy and reporting to the callback
+// the plan gives.
+type batchTeam struct {
+	s *session
+	b flows.Batch
+}
+
+func (t batchTeam) List(ctx context.Context) (*roster.Roster, error) {
+	return t.s.team.List(ctx, t.s.cfg.Workspace)
+}
+
+func (t batchTeam) Offboard(ctx context.Context, emails []string, policy flows.Policy, onResult func(flows.Result)) ([]flows.Result, error) {
+	return t.s.team.Offboard(ctx, emails, t.with(policy, onResult))
+}
+
+func (t batchTeam) Revoke(ctx context.Context, emails []string, policy flows.Policy, onResult func(flows.Result)) ([]flows.Result, error) {
+	return t.s.team.Revoke(ctx, emails, t.with(policy, onResult))
+}
+
+func (t batchTeam) with(policy flows.Policy, onResult func(flows.Result)) flows.Batch {
+	b := t.b
+	b.Policy, b.OnResult = policy, onResult
+	return b
 }

@@ -4,26 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/audit"
-	"github.com/clay-agent/clay-agent/agent/lock"
+	"github.com/clay-agent/clay-agent/agent/core"
+	"github.com/clay-agent/clay-agent/agent/engine"
 	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/agent/scim"
 	"github.com/clay-agent/clay-agent/flows"
 )
 
 // scimBackend performs the SCIM service's actions with the flows, in one
-// browser kept open between requests. Each action takes the workspace's
-// lock, so a command-line run and the service never act at once, and is
-// audited as the command-line action is, with the SCIM request's id and
-// client on every record.
+// browser kept open between requests. Each action runs through the
+// engine: it takes the workspace's lock, so a command-line run and the
+// service never act at once, and is audited as the command-line action
+// is, with the SCIM request's id and client on every record.
 type scimBackend struct {
-	a      *app
 	log    *zap.Logger
 	alog   *audit.Log
 	policy flows.Policy
@@ -31,61 +29,31 @@ type scimBackend struct {
 	lockPath    string
 	lockTimeout time.Duration
 
-	mu sync.Mutex // the worker calls one at a time; this guards s against Close
-	s  *session
+	// sessions keeps the browser open between calls; the worker calls
+	// one at a time.
+	sessions *engine.Keeper
 }
 
 var _ scim.Backend = (*scimBackend)(nil)
 
-// session returns the open browser session, opening one when there is
-// none or the last one died.
-func (b *scimBackend) session(ctx context.Context) (*session, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.s != nil {
-		return b.s, nil
-	}
-	s, err := b.a.openSession(ctx)
-	if err != nil {
-		return nil, err
-	}
-	b.s = s
-	return s, nil
-}
-
-// drop closes the session after an error that leaves the browser unusable,
-// so that the next call starts a fresh one.
-func (b *scimBackend) drop(err error) {
-	if err == nil || !(errors.Is(err, agent.ErrBrowserGone) || errors.Is(err, agent.ErrLoginRequired) || errors.Is(err, context.DeadlineExceeded)) {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.s != nil {
-		b.s.close()
-		b.s = nil
-	}
+// newSCIMBackend returns a backend whose browser opens on first use.
+func newSCIMBackend(a *app, log *zap.Logger, alog *audit.Log, policy flows.Policy, lockPath string, lockTimeout time.Duration) *scimBackend {
+	return &scimBackend{log: log, alog: alog, policy: policy, lockPath: lockPath, lockTimeout: lockTimeout,
+		sessions: &engine.Keeper{Open: a.openEngineSession}}
 }
 
 // Close closes the browser.
-func (b *scimBackend) Close() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.s != nil {
-		b.s.close()
-		b.s = nil
-	}
-}
+func (b *scimBackend) Close() { b.sessions.Close() }
 
 // Roster reads the Team page with a complete scan.
 func (b *scimBackend) Roster(ctx context.Context) (*roster.Roster, error) {
-	s, err := b.session(ctx)
+	s, err := b.sessions.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.team.List(ctx, s.cfg.Workspace)
+	r, err := s.(*session).team.List(ctx, s.(*session).cfg.Workspace)
 	if err != nil {
-		b.drop(err)
+		b.sessions.Drop(err)
 		return nil, err
 	}
 	return r, nil
@@ -119,40 +87,36 @@ func (b *scimBackend) SetRole(ctx context.Context, req scim.Request, email strin
 	})
 }
 
-// act runs one action under the workspace lock, audited: a planned record
-// first (no action without it), started before the first click, the
-// outcome, and the run's end.
+// act runs one action through the engine: under the workspace lock, a
+// planned record first (no action without it), started before the first
+// click, the outcome, and the run's end.
 func (b *scimBackend) act(ctx context.Context, req scim.Request, command, email string, do func(*session, flows.Batch) (flows.Result, error)) (flows.Result, error) {
-	fail := func(err error) (flows.Result, error) {
-		return flows.Result{Email: email, Action: flows.Failed, Detail: err.Error(), Err: err}, err
+	out := engine.Execute(ctx, engine.Run{
+		Command: "scim " + command, Targets: []string{email}, Policy: b.policy,
+		Lock:         workspaceLock(b.lockPath, b.lockTimeout),
+		Audit:        func() (*audit.Log, func(), error) { return b.alog, func() {}, nil },
+		AuditOptions: []audit.RunOption{audit.WithRequest(req.ID, req.Client)},
+		Sessions:     b.sessions,
+		Log:          b.log,
+		Flow: func(_ context.Context, s engine.Session, batch flows.Batch) ([]flows.Result, error) {
+			res, err := do(s.(*session), batch)
+			return []flows.Result{res}, err
+		},
+	})
+	err := out.Err
+	var res flows.Result
+	switch {
+	case out.Stage == engine.StageFlow && len(out.Results) > 0:
+		res = out.Results[0]
+	case err == nil:
+		err = errors.New("the action returned no result")
+		res = core.FailedResult(email, err)
+	default:
+		res = core.FailedResult(email, err)
 	}
-	lk, err := lock.Acquire(ctx, b.lockPath, b.lockTimeout)
-	if err != nil {
-		return fail(fmt.Errorf("waiting for the workspace lock: %w", err))
-	}
-	defer func() { _ = lk.Release() }()
-	run := b.alog.Plan(ctx, "scim "+command, []string{email}, audit.WithRequest(req.ID, req.Client))
-	if err := run.Err(); err != nil {
-		return fail(fmt.Errorf("%w: nothing was done: %w", flows.ErrNotRecorded, err))
-	}
-	s, err := b.session(ctx)
-	if err != nil {
-		_ = run.Finish(err)
-		return fail(err)
-	}
-	batch := flows.Batch{
-		Policy:   b.policy,
-		OnStart:  auditStart(run),
-		OnResult: auditResult(run, b.log),
-	}
-	res, err := do(s, batch)
-	if err != nil {
-		b.drop(err)
-	}
-	_ = run.Finish(err)
-	if werr := run.Err(); werr != nil {
+	if out.AuditErr != nil {
 		// the action happened (or not) as res says; its record is lost
-		err = errors.Join(err, fmt.Errorf("the audit log could not be written: %w", werr))
+		err = errors.Join(err, fmt.Errorf("the audit log could not be written: %w", out.AuditErr))
 		if res.Err == nil {
 			res.Err = err
 		}

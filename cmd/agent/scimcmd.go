@@ -255,9 +255,8 @@ func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
 	if lockDir == "" {
 		lockDir = lock.DefaultDir()
 	}
-	backend := &scimBackend{a: a, log: log, alog: alog,
-		policy:   flows.Policy{MaxRemovals: o.maxRemovalsPerHour, AllowDomains: o.allowDomains},
-		lockPath: lock.PathFor(lockDir, cfg.Workspace), lockTimeout: o.lockTimeout}
+	backend := newSCIMBackend(a, log, alog, flows.Policy{MaxRemovals: o.maxRemovalsPerHour, AllowDomains: o.allowDomains},
+		lock.PathFor(lockDir, cfg.Workspace), o.lockTimeout)
 	defer backend.Close()
 
 	reg := prometheus.NewRegistry()

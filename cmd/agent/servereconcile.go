@@ -169,7 +169,7 @@ func findingsPayload(workspace string, rows []idp.Row, summary map[idp.Finding]i
 // autoApply offboards the inactive-in-idp seats (and revokes such
 // invitations) through a plan file applied as agent apply does.
 func (r *reconciler) autoApply(ctx context.Context, ro *roster.Roster, dirs []*idp.Directory, rep *idp.Report) error {
-	p, _ := buildPlan(ro, dirs, rep, &planOptions{maxRemovals: r.o.autoMax}, r.a.now())
+	p, _ := plan.Build(ro, dirs, rep, plan.BuildOptions{MaxRemovals: r.o.autoMax}, r.a.now())
 	if len(p.Actions) == 0 {
 		return nil
 	}
@@ -186,17 +186,16 @@ func (r *reconciler) autoApply(ctx context.Context, ro *roster.Roster, dirs []*i
 		return err
 	}
 	r.log.Info("auto-apply: applying a plan", zap.String("plan", path), zap.String("digest", digest), zap.Int("actions", len(p.Actions)))
-	mf := &mutateFlags{yes: true, output: "table", maxRemovals: r.o.autoMax, auditLog: r.o.snap.auditLog,
-		auditKeyFile: r.o.snap.auditKeyFile, lockDir: r.o.snap.lockDir, lockTimeout: r.o.snap.lockTimeout,
-		confirmTimeout: defaultConfirmTimeout, destructive: true}
+	ch := change{yes: true, output: "table", policy: flows.Policy{MaxRemovals: r.o.autoMax}, auditLog: r.o.snap.auditLog,
+		auditKeyFile: r.o.snap.auditKeyFile, lockDir: r.o.snap.lockDir, lockTimeout: r.o.snap.lockTimeout}
 	// a plan made just now: nothing of it was applied yet
 	ao := &applyOptions{maxAge: plan.DefaultMaxAge, history: &plan.History{},
 		ledger:    &plan.Ledger{Plan: digest, Workspace: p.Workspace},
-		ledgerDir: filepath.Join(filepath.Dir(r.a.auditLogPath(mf.auditLog)), "plans")}
-	mu := &mutation{a: r.a, flags: mf, command: "apply " + plan.ShortDigest(digest), targets: p.Targets(),
+		ledgerDir: filepath.Join(filepath.Dir(r.a.auditLogPath(ch.auditLog)), "plans")}
+	mu := &mutation{a: r.a, flags: ch, command: "apply " + plan.ShortDigest(digest), targets: p.Targets(),
 		auditOptions: []audit.Option{audit.WithPlan(digest, autoApprover)},
 		run: func(s *session, b flows.Batch) ([]flows.Result, error) {
-			return r.a.applyPlan(ctx, s, p, ao, mf, b)
+			return r.a.applyPlan(ctx, s, p, ao, ch.policy, b)
 		}}
 	return mu.execute(ctx)
 }
