@@ -175,7 +175,7 @@ func (t *Team) sendInvite(ctx context.Context, email string, role roster.Role, s
 	if err := t.settle(ctx, "inviting "+email, before); err != nil {
 		return err
 	}
-	_, err = pollUntil(ctx, t.opts.Step, func() (bool, error) {
+	_, err = poll(ctx, t.opts.Step, func() (bool, error) {
 		l, err := selectors.Rendered(ctx, t.b, selectors.InvitationRow(email), t.opts)
 		return err == nil && l.Found > 0, err
 	})

@@ -13,32 +13,10 @@ import (
 	"github.com/clay-agent/clay-agent/selectors"
 )
 
-// pollEvery is how often a flow looks at the page while waiting for it to
-// react to a click.
-const pollEvery = 40 * time.Millisecond
-
 // maxResolves bounds how often one action resolves its target again when
 // the page re-rendered it between pointing and clicking. Re-resolving never
 // reloads the page.
 const maxResolves = 6
-
-// pollUntil looks at the page every pollEvery until cond holds, fails, or d
-// has passed. It reports whether cond held.
-func pollUntil(ctx context.Context, d time.Duration, cond func() (bool, error)) (bool, error) {
-	deadline := time.Now().Add(d)
-	for {
-		ok, err := cond()
-		if err != nil || ok {
-			return ok, err
-		}
-		if time.Now().After(deadline) {
-			return false, nil
-		}
-		if err := sleepCtx(ctx, pollEvery); err != nil {
-			return false, err
-		}
-	}
-}
 
 // errMissed means the click guard stopped a click, or let none through:
 // the page re-rendered the target between pointing and clicking. The
@@ -126,7 +104,7 @@ func (t *Team) clickRow(ctx context.Context, loc selectors.Locator, c selectors.
 
 // waitPopup waits for a listbox or menu to open after a click.
 func (t *Team) waitPopup(ctx context.Context, what string) error {
-	ok, err := pollUntil(ctx, t.opts.Step, func() (bool, error) { return selectors.PopupOpen(ctx, t.b) })
+	ok, err := poll(ctx, t.opts.Step, func() (bool, error) { return selectors.PopupOpen(ctx, t.b) })
 	if err != nil {
 		return err
 	}
@@ -141,7 +119,7 @@ func (t *Team) waitPopup(ctx context.Context, what string) error {
 // agent.ErrPageChanged: the contract promised one.
 func (t *Team) waitDialog(ctx context.Context, what string) (*selectors.Dialog, error) {
 	var d *selectors.Dialog
-	ok, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
+	ok, err := poll(ctx, t.opts.Step, func() (bool, error) {
 		var err error
 		d, err = selectors.DialogState(ctx, t.b)
 		if err != nil {
@@ -189,7 +167,7 @@ func (t *Team) settle(ctx context.Context, what string, toastsBefore []string) e
 	if err := sleepCtx(ctx, pollEvery); err != nil {
 		return err
 	}
-	done, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
+	done, err := poll(ctx, t.opts.Step, func() (bool, error) {
 		var err error
 		d, err = selectors.DialogState(ctx, t.b)
 		if err != nil {

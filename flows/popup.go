@@ -83,7 +83,7 @@ func (t *Team) closePopup(ctx context.Context, loc selectors.Locator, c selector
 			notes = append(notes, g.String()+": "+err.Error())
 			continue
 		}
-		closed, err := pollUntil(ctx, wait, func() (bool, error) {
+		closed, err := poll(ctx, wait, func() (bool, error) {
 			open, err := selectors.PopupOpen(ctx, t.b)
 			return !open, err
 		})

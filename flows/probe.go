@@ -217,7 +217,7 @@ func (t *Team) closeDialog(ctx context.Context) error {
 	if err := selectors.CancelDialog(ctx, t.b); err != nil {
 		return t.explain(ctx, err)
 	}
-	closed, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
+	closed, err := poll(ctx, t.opts.Step, func() (bool, error) {
 		d, err := selectors.DialogState(ctx, t.b)
 		if err != nil {
 			return false, t.explain(ctx, err)

@@ -97,7 +97,7 @@ func (t *Team) deleteRow(ctx context.Context, b Batch, k rowKind, w whom, res *R
 		}
 		// the row was in view: it must leave the rendered rows (the reload
 		// at the end of the run checks the whole list again)
-		gone, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
+		gone, err := poll(ctx, t.opts.Step, func() (bool, error) {
 			after, err := selectors.Rendered(ctx, t.b, loc, t.opts)
 			if err != nil {
 				return false, t.explain(ctx, err)

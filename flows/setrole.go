@@ -150,7 +150,7 @@ func (t *Team) chooseOption(ctx context.Context, loc selectors.Locator, role ros
 func (t *Team) awaitRole(ctx context.Context, loc selectors.Locator, role roster.Role, toastsBefore []string) error {
 	shown := ""
 	streak := 0
-	ok, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
+	ok, err := poll(ctx, t.opts.Step, func() (bool, error) {
 		if msgs := t.newToasts(ctx, toastsBefore); len(msgs) > 0 && looksLikeError(msgs) {
 			return false, pageError("changing the role of "+loc.Email, msgs)
 		}
