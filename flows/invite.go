@@ -2,7 +2,6 @@ package flows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/clay-agent/clay-agent/agent"
@@ -83,24 +82,6 @@ func (t *Team) inviteOne(ctx context.Context, b Batch, tg target, role roster.Ro
 		res.Detail += fmt.Sprintf("; note: the pending invitation shows %s", got)
 	}
 	return res
-}
-
-// clickPage clicks a control the page script pointed at and armed the click
-// guard for, pointing again when the guard stopped the click.
-func (t *Team) clickPage(ctx context.Context, what string, point func() (*selectors.Point, error)) error {
-	var last error
-	for range maxResolves {
-		p, err := point()
-		if err != nil {
-			return err
-		}
-		err = t.clickGuarded(ctx, what, p)
-		if err == nil || !errors.Is(err, errMissed) {
-			return err
-		}
-		last = err
-	}
-	return fmt.Errorf("%w: %w (after %d tries)", agent.ErrTransient, last, maxResolves)
 }
 
 func (t *Team) sendInvite(ctx context.Context, email string, role roster.Role, sent *bool) error {
