@@ -99,11 +99,14 @@ func (t *Team) failure(ctx context.Context, b Batch, res Result, err error) Resu
 	return out
 }
 
+// isRefusal reports whether err wraps agent.ErrRefused.
 func isRefusal(err error) bool {
 	return err != nil && errors.Is(err, agent.ErrRefused)
 }
 
-// stops reports whether err ends a probe rather than failing one check.
+// stops reports whether err ends a probe, or the closing of a popup,
+// rather than failing one check or one gesture: the session or the
+// browser is gone, or the context ended.
 func stops(err error) bool {
 	return errors.Is(err, agent.ErrLoginRequired) || errors.Is(err, agent.ErrBrowserGone) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)

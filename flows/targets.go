@@ -16,6 +16,7 @@ type target struct {
 	err        error
 }
 
+// state is what the page showed for the target.
 func (tg target) state() State { return State{Member: tg.member, Invitation: tg.invitation} }
 
 // plan reads the Team page once and matches each email to its rows.
