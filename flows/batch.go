@@ -158,3 +158,19 @@ func (t *Team) withRetry(ctx context.Context, b Batch, what string, attempt func
 	}
 	return err
 }
+
+// startOnce returns the function that, before the first click on a
+// target, records its start and a "before" screenshot. A start that
+// cannot be recorded is an error: nothing is clicked.
+func startOnce(ctx context.Context, b Batch, res *Result, email string) func() error {
+	return func() error {
+		if !res.Clicked {
+			if err := b.start(email); err != nil {
+				return err
+			}
+			b.evidence(ctx, res, email, "before")
+		}
+		res.Clicked = true
+		return nil
+	}
+}

@@ -155,7 +155,7 @@ func (t *Team) awaitLoginPage(ctx context.Context) (*selectors.LoginState, []age
 	var st *selectors.LoginState
 	var cookies []agent.Cookie
 	loc := t.url
-	ok, err := pollLogin(ctx, t.opts.Step, func() (bool, error) {
+	ok, err := poll(ctx, t.opts.Step, func() (bool, error) {
 		var err error
 		if loc, err = t.b.Location(ctx); err != nil {
 			return false, nil // the page is navigating
@@ -176,7 +176,7 @@ func (t *Team) awaitLoginPage(ctx context.Context) (*selectors.LoginState, []age
 			return false, err
 		}
 		return st.Step == selectors.StepEmail || st.Step == selectors.StepPassword, nil
-	})
+	}, withInterval(loginPoll))
 	switch {
 	case err != nil:
 		return nil, nil, err
@@ -192,7 +192,7 @@ func (t *Team) awaitLoginPage(ctx context.Context) (*selectors.LoginState, []age
 func (t *Team) awaitPasswordStep(ctx context.Context, before []string) (*selectors.LoginState, error) {
 	var st *selectors.LoginState
 	loc := t.url
-	ok, err := pollLogin(ctx, t.opts.Step, func() (bool, error) {
+	ok, err := poll(ctx, t.opts.Step, func() (bool, error) {
 		var err error
 		if loc, err = t.b.Location(ctx); err != nil {
 			return false, nil
@@ -207,7 +207,7 @@ func (t *Team) awaitPasswordStep(ctx context.Context, before []string) (*selecto
 			return true, nil
 		}
 		return false, t.refused(ctx, before)
-	})
+	}, withInterval(loginPoll))
 	switch {
 	case err != nil:
 		return nil, err
@@ -223,7 +223,7 @@ func (t *Team) awaitPasswordStep(ctx context.Context, before []string) (*selecto
 func (t *Team) awaitSignIn(ctx context.Context, before []string) ([]agent.Cookie, error) {
 	var cookies []agent.Cookie
 	loc := t.url
-	left, err := pollLogin(ctx, t.signInTimeout(), func() (bool, error) {
+	left, err := poll(ctx, t.signInTimeout(), func() (bool, error) {
 		var err error
 		if loc, err = t.b.Location(ctx); err != nil {
 			return false, nil // the page is navigating
@@ -252,7 +252,7 @@ func (t *Team) awaitSignIn(ctx context.Context, before []string) ([]agent.Cookie
 		}
 		cookies, err = t.sessionCookie(ctx)
 		return cookies != nil, err
-	})
+	}, withInterval(loginPoll))
 	switch {
 	case err != nil:
 		return nil, err
@@ -341,7 +341,7 @@ func (t *Team) typeEmail(ctx context.Context, email string) error {
 func (t *Team) pressSignIn(ctx context.Context, f selectors.LoginField) error {
 	var last error
 	misses := 0
-	ok, err := pollLogin(ctx, t.opts.Step, func() (bool, error) {
+	ok, err := poll(ctx, t.opts.Step, func() (bool, error) {
 		p, err := selectors.LoginSubmit(ctx, t.b, f)
 		if err != nil {
 			if errors.Is(err, agent.ErrTransient) {
@@ -375,7 +375,7 @@ func (t *Team) pressSignIn(ctx context.Context, f selectors.LoginField) error {
 		}
 		last = fmt.Errorf("%s: %s", what, g.Reason)
 		return false, nil
-	})
+	}, withInterval(loginPoll))
 	switch {
 	case err != nil:
 		return err
@@ -460,33 +460,4 @@ func sameOrigin(a, b string) bool {
 		return false
 	}
 	return originOf(a) == originOf(b)
-}
-
-// pollLogin looks at the page every loginPoll until cond holds, fails, or
-// d has passed. It reports whether cond held.
-func pollLogin(ctx context.Context, d time.Duration, cond func() (bool, error)) (bool, error) {
-	deadline := time.Now().Add(d)
-	for {
-		ok, err := cond()
-		if err != nil || ok {
-			return ok, err
-		}
-		if time.Now().After(deadline) {
-			return false, nil
-		}
-		if err := sleepCtx(ctx, loginPoll); err != nil {
-			return false, err
-		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
 }

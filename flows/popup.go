@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/selectors"
 )
 
@@ -83,7 +84,7 @@ func (t *Team) closePopup(ctx context.Context, loc selectors.Locator, c selector
 			notes = append(notes, g.String()+": "+err.Error())
 			continue
 		}
-		closed, err := pollUntil(ctx, wait, func() (bool, error) {
+		closed, err := poll(ctx, wait, func() (bool, error) {
 			open, err := selectors.PopupOpen(ctx, t.b)
 			return !open, err
 		})
@@ -151,4 +152,33 @@ func (t *Team) closeAfter(ctx context.Context, loc selectors.Locator, c selector
 		return fmt.Errorf("%w (and %w)", cause, err)
 	}
 	return cause
+}
+
+// waitPopup waits for a listbox or menu to open after a click.
+func (t *Team) waitPopup(ctx context.Context, what string) error {
+	ok, err := poll(ctx, t.opts.Step, func() (bool, error) { return selectors.PopupOpen(ctx, t.b) })
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return t.errorf(agent.ErrPageChanged, "%s opened no listbox or menu within %s", what, t.opts.Step)
+	}
+	return nil
+}
+
+// chooseOption waits for the list a role dropdown opened and clicks the
+// option for role. A failure closes the list (see closePopup); a list that
+// cannot be closed is the error then, since the next try would toggle it.
+func (t *Team) chooseOption(ctx context.Context, loc selectors.Locator, role roster.Role, what string) error {
+	if err := t.waitPopup(ctx, what); err != nil {
+		return err
+	}
+	opt, err := selectors.RoleOption(ctx, t.b, loc, string(role))
+	if err != nil {
+		return t.closeAfter(ctx, loc, selectors.Role, what, err)
+	}
+	if err := t.clickGuarded(ctx, "the option "+string(role), opt); err != nil {
+		return t.closeAfter(ctx, loc, selectors.Role, what, err)
+	}
+	return nil
 }

@@ -139,12 +139,6 @@ func (t *Team) Probe(ctx context.Context) (*Probe, error) {
 	return p, nil
 }
 
-// stops reports whether err ends a probe rather than failing one check.
-func stops(err error) bool {
-	return errors.Is(err, agent.ErrLoginRequired) || errors.Is(err, agent.ErrBrowserGone) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
 // hookCheck turns what the page script found into a Check.
 func hookCheck(c ProbeControl, h *selectors.Hook, where string) Check {
 	out := Check{Control: c, Found: h.Found, Hook: h.Hook, Unique: h.Found && h.Count == 1, Detail: where}
@@ -217,7 +211,7 @@ func (t *Team) closeDialog(ctx context.Context) error {
 	if err := selectors.CancelDialog(ctx, t.b); err != nil {
 		return t.explain(ctx, err)
 	}
-	closed, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
+	closed, err := poll(ctx, t.opts.Step, func() (bool, error) {
 		d, err := selectors.DialogState(ctx, t.b)
 		if err != nil {
 			return false, t.explain(ctx, err)

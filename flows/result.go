@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -81,4 +82,32 @@ func pageError(what string, msgs []string) error {
 		return fmt.Errorf("%w: %w: %s: %s", agent.ErrPageError, agent.ErrTransient, what, msg)
 	}
 	return fmt.Errorf("%w: %s: %s", agent.ErrPageError, what, msg)
+}
+
+// failure turns an error into a refused or failed result, keeping
+// evidence of the page when something was clicked.
+func (t *Team) failure(ctx context.Context, b Batch, res Result, err error) Result {
+	out := failed(res.Email, res.Before, err)
+	if isRefusal(err) {
+		out = refused(res.Email, res.Before, err)
+	}
+	out.Evidence = res.Evidence
+	out.Clicked = res.Clicked
+	if res.Clicked && !fatal(err) {
+		b.evidence(ctx, &out, res.Email, "after")
+	}
+	return out
+}
+
+// isRefusal reports whether err wraps agent.ErrRefused.
+func isRefusal(err error) bool {
+	return err != nil && errors.Is(err, agent.ErrRefused)
+}
+
+// stops reports whether err ends a probe, or the closing of a popup,
+// rather than failing one check or one gesture: the session or the
+// browser is gone, or the context ended.
+func stops(err error) bool {
+	return errors.Is(err, agent.ErrLoginRequired) || errors.Is(err, agent.ErrBrowserGone) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -127,30 +127,13 @@ func (t *Team) pickRole(ctx context.Context, loc selectors.Locator, role roster.
 	return fmt.Errorf("%w: %w (after %d tries)", agent.ErrTransient, last, maxResolves)
 }
 
-// chooseOption waits for the list a role dropdown opened and clicks the
-// option for role. A failure closes the list (see closePopup); a list that
-// cannot be closed is the error then, since the next try would toggle it.
-func (t *Team) chooseOption(ctx context.Context, loc selectors.Locator, role roster.Role, what string) error {
-	if err := t.waitPopup(ctx, what); err != nil {
-		return err
-	}
-	opt, err := selectors.RoleOption(ctx, t.b, loc, string(role))
-	if err != nil {
-		return t.closeAfter(ctx, loc, selectors.Role, what, err)
-	}
-	if err := t.clickGuarded(ctx, "the option "+string(role), opt); err != nil {
-		return t.closeAfter(ctx, loc, selectors.Role, what, err)
-	}
-	return nil
-}
-
 // awaitRole waits until the member's row shows role, twice in a row (a
 // failure may revert the dropdown a moment later), or the page reports an
 // error.
 func (t *Team) awaitRole(ctx context.Context, loc selectors.Locator, role roster.Role, toastsBefore []string) error {
 	shown := ""
 	streak := 0
-	ok, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
+	ok, err := poll(ctx, t.opts.Step, func() (bool, error) {
 		if msgs := t.newToasts(ctx, toastsBefore); len(msgs) > 0 && looksLikeError(msgs) {
 			return false, pageError("changing the role of "+loc.Email, msgs)
 		}

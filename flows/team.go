@@ -161,3 +161,22 @@ func navigatedAway(err error) bool {
 func (t *Team) errorf(sentinel error, format string, a ...any) error {
 	return fmt.Errorf("%w: %s (on %s)", sentinel, fmt.Sprintf(format, a...), agent.RedactURL(t.url))
 }
+
+// explain returns err, or, when the evaluation failed because the page
+// navigated, what the navigation means (see afterNavigation).
+func (t *Team) explain(ctx context.Context, err error) error {
+	if navigatedAway(err) {
+		return t.afterNavigation(ctx, err)
+	}
+	return err
+}
+
+// afterNavigation explains an evaluation that failed because the page
+// navigated: a login page means the session expired.
+func (t *Team) afterNavigation(ctx context.Context, cause error) error {
+	_ = sleepCtx(ctx, 200*time.Millisecond)
+	if err := t.checkLogin(ctx); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: the page navigated unexpectedly: %v", agent.ErrTransient, cause)
+}

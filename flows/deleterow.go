@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/clay-agent/clay-agent/agent"
-	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/selectors"
 )
 
@@ -32,26 +31,6 @@ func (k rowKind) locator(email string) selectors.Locator {
 // errGone means a complete scan of the list, from its start to its proven
 // end, found no row for the target before anything was confirmed.
 var errGone = errors.New("row not on the page")
-
-// whomFor lists who a confirmation dialog for email may name: the target
-// (by email and name) and everyone else the page showed.
-func whomFor(r *roster.Roster, email, name string) whom {
-	w := whom{email: email, name: name}
-	if r == nil {
-		return w
-	}
-	for _, m := range r.Members {
-		if !roster.SameEmail(m.Email, email) {
-			w.others = append(w.others, m.Email, m.Name)
-		}
-	}
-	for _, i := range r.Invitations {
-		if !roster.SameEmail(i.Email, email) {
-			w.others = append(w.others, i.Email)
-		}
-	}
-	return w
-}
 
 // deleteRow removes the row of email: its trash (or revoke) control, or
 // the Remove item of its actions menu; the confirmation dialog, checked to
@@ -97,7 +76,7 @@ func (t *Team) deleteRow(ctx context.Context, b Batch, k rowKind, w whom, res *R
 		}
 		// the row was in view: it must leave the rendered rows (the reload
 		// at the end of the run checks the whole list again)
-		gone, err := pollUntil(ctx, t.opts.Step, func() (bool, error) {
+		gone, err := poll(ctx, t.opts.Step, func() (bool, error) {
 			after, err := selectors.Rendered(ctx, t.b, loc, t.opts)
 			if err != nil {
 				return false, t.explain(ctx, err)
