@@ -39,7 +39,7 @@ func (a *app) batchCommand(spec batchSpec) *cobra.Command {
 		return err
 	}
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		mu := &mutation{a: a, flags: mf.change(), command: cmd.Name(), targets: targets,
+		mu := &mutation{a: a, flags: mf.change, command: cmd.Name(), targets: targets,
 			run: func(s *session, b flows.Batch) ([]flows.Result, error) {
 				return spec.run(cmd.Context(), s, targets, b)
 			}}
@@ -94,7 +94,7 @@ func (a *app) roleCommand(spec roleSpec) *cobra.Command {
 		if spec.defaultRole == "" {
 			name += " " + string(role)
 		}
-		mu := &mutation{a: a, flags: mf.change(), command: name, targets: []string{target},
+		mu := &mutation{a: a, flags: mf.change, command: name, targets: []string{target},
 			run: func(s *session, b flows.Batch) ([]flows.Result, error) {
 				r, err := spec.run(cmd.Context(), s, target, role, b)
 				if r.Email == "" {

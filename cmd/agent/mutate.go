@@ -23,23 +23,11 @@ import (
 )
 
 // mutateFlags are the settings every mutating command shares: safety,
-// confirmation, audit, evidence and locking.
+// confirmation, audit, evidence and locking, bound to the change they
+// describe.
 type mutateFlags struct {
-	yes          bool
-	dryRun       bool
-	output       string
-	maxRemovals  int
-	allowDomains []string
-	auditLog     string
-	auditKeyFile string
-	actor        string
-	evidenceDir  string
-	lockDir      string
-	lockTimeout  time.Duration
-	// confirmTimeout bounds the wait for an answer at the prompt, which
-	// holds the workspace lock.
-	confirmTimeout time.Duration
-	destructive    bool
+	change
+	destructive bool
 }
 
 // defaultConfirmTimeout is how long the prompt waits for an answer.
@@ -52,9 +40,9 @@ func (m *mutateFlags) register(cmd *cobra.Command, destructive bool) {
 	f.BoolVar(&m.dryRun, "dry-run", false, "read the live page, print exactly what would happen, click nothing")
 	f.StringVarP(&m.output, "output", "o", "table", "output format: table or json")
 	if destructive {
-		f.IntVar(&m.maxRemovals, "max-removals", flows.DefaultMaxRemovals, "refuse a run with more removals than this")
+		f.IntVar(&m.change.policy.MaxRemovals, "max-removals", flows.DefaultMaxRemovals, "refuse a run with more removals than this")
 	}
-	f.StringSliceVar(&m.allowDomains, "allow-domain", nil, "only touch emails in these domains (repeatable)")
+	f.StringSliceVar(&m.change.policy.AllowDomains, "allow-domain", nil, "only touch emails in these domains (repeatable)")
 	f.StringVar(&m.auditLog, "audit-log", "", "the audit log (env CLAY_AUDIT_LOG; default under the user's state directory)")
 	f.StringVar(&m.auditKeyFile, "audit-key-file", "", "sign the audit records with the key in this file (env "+envAuditKeyFile+"; mode 0600, at least 32 bytes)")
 	f.StringVar(&m.actor, "actor", "", "who runs this, for the audit log (default $USER)")
@@ -68,7 +56,7 @@ func (m *mutateFlags) validate(a *app) error {
 	if err := checkFormat(m.output, "table", "json"); err != nil {
 		return err
 	}
-	if m.maxRemovals < 0 || (m.maxRemovals == 0 && m.destructive) {
+	if n := m.change.policy.MaxRemovals; n < 0 || (n == 0 && m.destructive) {
 		return usageError("--max-removals must be at least 1 (use --dry-run to change nothing)")
 	}
 	if m.lockTimeout < 0 {
@@ -77,7 +65,7 @@ func (m *mutateFlags) validate(a *app) error {
 	if m.confirmTimeout <= 0 {
 		return usageError("--confirm-timeout must be positive, got %s", m.confirmTimeout)
 	}
-	for _, d := range m.allowDomains {
+	for _, d := range m.change.policy.AllowDomains {
 		if !validDomain(d) {
 			return usageError("--allow-domain %s is not a domain name (e.g. corp.com)", quoteFlagValue(d))
 		}
@@ -93,7 +81,7 @@ func (m *mutateFlags) validate(a *app) error {
 }
 
 func (m *mutateFlags) policy() flows.Policy {
-	return flows.Policy{MaxRemovals: m.maxRemovals, AllowDomains: m.allowDomains}
+	return m.change.policy
 }
 
 // change is how one change runs: its safety policy, confirmation, output,
@@ -111,13 +99,6 @@ type change struct {
 	lockTimeout  time.Duration
 	// confirmTimeout bounds the wait for an answer at the prompt.
 	confirmTimeout time.Duration
-}
-
-// change is the run the flags describe.
-func (m *mutateFlags) change() change {
-	return change{yes: m.yes, dryRun: m.dryRun, output: m.output, policy: m.policy(),
-		auditLog: m.auditLog, auditKeyFile: m.auditKeyFile, actor: m.actor, evidenceDir: m.evidenceDir,
-		lockDir: m.lockDir, lockTimeout: m.lockTimeout, confirmTimeout: m.confirmTimeout}
 }
 
 // mutation is one run of a mutating command.

@@ -551,7 +551,7 @@ func TestReadTargets(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newApp(strings.NewReader(tc.stdin), io.Discard, io.Discard)
-			got, err := a.readTargets(tc.emails, tc.fromFile, &mutateFlags{yes: true})
+			got, err := a.readTargets(tc.emails, tc.fromFile, &mutateFlags{change: change{yes: true}})
 			require.NoError(t, err)
 			if len(tc.want) == 0 {
 				assert.Empty(t, got)
@@ -561,7 +561,7 @@ func TestReadTargets(t *testing.T) {
 		})
 	}
 	a := newApp(strings.NewReader(""), io.Discard, io.Discard)
-	_, err := a.readTargets(nil, filepath.Join(dir, "missing.txt"), &mutateFlags{yes: true})
+	_, err := a.readTargets(nil, filepath.Join(dir, "missing.txt"), &mutateFlags{change: change{yes: true}})
 	assert.ErrorIs(t, err, agent.ErrUsage)
 	_, err = a.readTargets(nil, "-", &mutateFlags{})
 	assert.ErrorIs(t, err, agent.ErrUsage, "standard input cannot hold both the targets and the answer")

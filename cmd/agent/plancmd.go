@@ -243,7 +243,7 @@ func (a *app) applyCommand() *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			mu := &mutation{a: a, flags: mf.change(), command: "apply " + plan.ShortDigest(o.digest), targets: o.p.Targets(),
+			mu := &mutation{a: a, flags: mf.change, command: "apply " + plan.ShortDigest(o.digest), targets: o.p.Targets(),
 				auditOptions: []audit.Option{audit.WithPlan(o.digest, o.approver)},
 				run: func(s *session, b flows.Batch) ([]flows.Result, error) {
 					return a.applyPlan(ctx, s, o.p, o, mf.policy(), b)
