@@ -161,20 +161,18 @@ func (r Run) withSession(ctx context.Context, run *audit.Run) Outcome {
 // here, with its outcome.
 func (r Run) confirm(ctx context.Context, s Session, run *audit.Run) (Outcome, bool) {
 	plan, err := r.Flow(ctx, s, flows.Batch{Policy: r.Policy, DryRun: true})
-	if err == nil {
-		err = r.Confirm(ctx, plan)
-		if err == nil {
+	dryRunFailed := err != nil
+	if !dryRunFailed {
+		if err = r.Confirm(ctx, plan); err == nil {
 			return Outcome{}, true
 		}
-		_ = run.Finish(err)
-		out := r.stopped(StageConfirm, err)
-		out.RunID = run.ID()
-		return out, false
 	}
 	_ = run.Finish(err)
 	out := r.stopped(StageConfirm, err)
 	out.RunID = run.ID()
-	out.Artifacts = r.artifacts(s, err)
+	if dryRunFailed {
+		out.Artifacts = r.artifacts(s, err)
+	}
 	return out, false
 }
 
