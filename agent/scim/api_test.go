@@ -301,7 +301,8 @@ func TestUserListPagingAndProjection(t *testing.T) {
 	r := h.do(http.MethodGet, "/scim/v2/Users?attributes=userName,name.givenName,"+url.QueryEscape(scim.SchemaClayUser+":role")+"&filter="+url.QueryEscape(`id eq "`+scim.UserID("ann@acme.test")+`"`), nil)
 	got := resources(t, r)
 	require.Len(t, got, 1)
-	assert.ElementsMatch(t, []string{"id", "schemas", "userName", scim.SchemaClayUser}, keys(got[0]))
+	assert.ElementsMatch(t, []string{"id", "schemas", "userName", "name", scim.SchemaClayUser}, keys(got[0]))
+	assert.Equal(t, map[string]any{"givenName": "Ann"}, got[0]["name"], "the derived name is selected like a stored one")
 	assert.Equal(t, map[string]any{"role": "Admin"}, got[0][scim.SchemaClayUser])
 
 	r = h.do(http.MethodGet, "/scim/v2/Users/"+scim.UserID("ann@acme.test")+"?excludedAttributes=emails,meta,id", nil)

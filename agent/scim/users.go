@@ -559,6 +559,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
 		before := userDoc(rec, "")
 		delete(before, "schemas")
 		delete(before, "groups")
+		// the name shown is the one patched: a part changed keeps the
+		// others; a name no operation names stays derived, not kept
+		derived := withName(before, rec)
 		p := newPatcher(userType, deepCopy(before).(map[string]any))
 		for _, op := range ops {
 			if e := p.apply(op); e != nil {
@@ -566,6 +569,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
 			}
 		}
 		after := p.doc
+		if derived && !p.touched["name"] {
+			delete(after, "name")
+		}
 		for _, k := range []string{"id", "meta", "groups"} {
 			if !reflect.DeepEqual(before[k], after[k]) {
 				return userInput{}, badRequest(typeMutability, "%s is read-only", k)

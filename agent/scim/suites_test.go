@@ -1,0 +1,70 @@
+package scim_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clay-agent/clay-agent/agent/roster"
+	"github.com/clay-agent/clay-agent/agent/scim"
+)
+
+// TestNamePartsOfPageMembers: Okta's gate reads the first user of a page
+// and one user by id and wants name.givenName and name.familyName. Members
+// read from the Team page get them from the page's name (or their
+// address); users the client created keep the name it sent.
+func TestNamePartsOfPageMembers(t *testing.T) {
+	be := newFakeBackend()
+	be.addMember("jane.doe@acme.test", "jane.doe@acme.test", roster.Viewer, false)
+	be.addMember("mei@acme.test", "山田 太郎", roster.Viewer, false)
+	h := newHarness(t, be)
+
+	first := resources(t, h.do(http.MethodGet, "/scim/v2/Users?count=1&startIndex=1", nil))
+	require.Len(t, first, 1)
+	name, _ := first[0]["name"].(map[string]any)
+	assert.NotEmpty(t, name["givenName"], "%v", first[0])
+	assert.NotEmpty(t, name["familyName"], "%v", first[0])
+
+	tests := []struct {
+		email string
+		want  map[string]any
+	}{
+		{"ann@acme.test", map[string]any{"givenName": "Ann", "familyName": "Admin", "formatted": "Ann Admin"}},
+		{"jane.doe@acme.test", map[string]any{"givenName": "jane", "familyName": "doe", "formatted": "jane doe"}},
+		{"mei@acme.test", map[string]any{"givenName": "太郎", "familyName": "山田", "formatted": "山田 太郎"}},
+		// an invitation has no name on the page: its address gives one
+		{"ivy@acme.test", map[string]any{"givenName": "ivy", "familyName": "ivy", "formatted": "ivy"}},
+	}
+	for _, tt := range tests {
+		r := h.do(http.MethodGet, "/scim/v2/Users/"+scim.UserID(tt.email), nil)
+		require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+		assert.Equal(t, tt.want, r.body["name"], tt.email)
+	}
+	for _, u := range resources(t, h.do(http.MethodGet, "/scim/v2/Users", nil)) {
+		name, _ := u["name"].(map[string]any)
+		assert.NotEmpty(t, name["givenName"], "%v", u["userName"])
+		assert.NotEmpty(t, name["familyName"], "%v", u["userName"])
+	}
+
+	// A client's name is kept as sent.
+	r := h.do(http.MethodPost, "/scim/v2/Users", oktaUser("rita@acme.test", "rita@acme.test", "Rita", "Ray", "r1"))
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
+	assert.Equal(t, map[string]any{"givenName": "Rita", "familyName": "Ray"}, r.body["name"])
+
+	// Patching one part of a derived name keeps the others.
+	ann := "/scim/v2/Users/" + scim.UserID("ann@acme.test")
+	r = h.do(http.MethodPatch, ann, patchOps(map[string]any{"op": "replace", "path": "name.familyName", "value": "Adams"}))
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	assert.Equal(t, map[string]any{"givenName": "Ann", "familyName": "Adams", "formatted": "Ann Admin"}, r.body["name"])
+	r = h.do(http.MethodGet, ann, nil)
+	assert.Equal(t, map[string]any{"givenName": "Ann", "familyName": "Adams", "formatted": "Ann Admin"}, r.body["name"])
+
+	// A PATCH that names no part of the name leaves it derived: a new
+	// displayName shows in it.
+	ed := "/scim/v2/Users/" + scim.UserID("ed@acme.test")
+	r = h.do(http.MethodPatch, ed, patchOps(map[string]any{"op": "replace", "path": "displayName", "value": "Edward Elric"}))
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	assert.Equal(t, map[string]any{"givenName": "Edward", "familyName": "Elric", "formatted": "Edward Elric"}, r.body["name"])
+}
