@@ -393,6 +393,15 @@ func patchOps(ops ...map[string]any) map[string]any {
 	return map[string]any{"schemas": []string{scim.MessagePatchOp}, "Operations": list}
 }
 
+// search returns a SearchRequest with the members of m.
+func search(m map[string]any) map[string]any {
+	out := map[string]any{"schemas": []string{scim.MessageSearchRequest}}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
 func ext(r response) map[string]any {
 	m, _ := r.body[scim.SchemaClayUser].(map[string]any)
 	return m

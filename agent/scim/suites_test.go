@@ -2,7 +2,9 @@ package scim_test
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,4 +69,69 @@ func TestNamePartsOfPageMembers(t *testing.T) {
 	r = h.do(http.MethodPatch, ed, patchOps(map[string]any{"op": "replace", "path": "displayName", "value": "Edward Elric"}))
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
 	assert.Equal(t, map[string]any{"givenName": "Edward", "familyName": "Elric", "formatted": "Edward Elric"}, r.body["name"])
+}
+
+// TestSearchWithPOST: POST /Users/.search and /Groups/.search answer as
+// the GET of the list with the SearchRequest's members as its query.
+func TestSearchWithPOST(t *testing.T) {
+	h := newHarness(t, newFakeBackend())
+	tests := []struct {
+		name, path, get string
+		body            map[string]any
+	}{
+		{"a filter", "/scim/v2/Users/.search", "/scim/v2/Users?filter=" + url.QueryEscape(`userName eq "ED@acme.test"`),
+			map[string]any{"filter": `userName eq "ED@acme.test"`}},
+		{"a page", "/scim/v2/Users/.search", "/scim/v2/Users?startIndex=2&count=2",
+			map[string]any{"startIndex": 2, "count": 2}},
+		{"attributes", "/scim/v2/Users/.search", "/scim/v2/Users?attributes=userName,emails&count=3",
+			map[string]any{"attributes": []string{"userName", "emails"}, "count": 3, "sortBy": "userName", "sortOrder": "ascending"}},
+		{"excluded attributes", "/scim/v2/Users/.search", "/scim/v2/Users?excludedAttributes=emails",
+			map[string]any{"excludedAttributes": []string{"emails"}}},
+		{"everything", "/scim/v2/Users/.search", "/scim/v2/Users", map[string]any{}},
+		{"groups", "/scim/v2/Groups/.search", "/scim/v2/Groups?excludedAttributes=members&filter=" + url.QueryEscape(`displayName eq "Clay Viewer"`),
+			map[string]any{"filter": `displayName eq "Clay Viewer"`, "excludedAttributes": []string{"members"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := h.do(http.MethodGet, tt.get, nil)
+			got := h.do(http.MethodPost, tt.path, search(tt.body))
+			require.Equal(t, http.StatusOK, got.Code, got.Body.String())
+			assert.Equal(t, want.body, got.body)
+			assert.NotEmpty(t, resources(t, got))
+		})
+	}
+	entries, err := h.srv.RequestLog(time.Time{})
+	require.NoError(t, err)
+	ops := map[string]int{}
+	for _, e := range entries {
+		ops[e.Op]++
+	}
+	assert.Equal(t, 5, ops["users.search"])
+	assert.Equal(t, 1, ops["groups.search"])
+}
+
+// TestPatchCannotRemoveTheState: removing active or the Clay role is
+// refused (mutability) and changes nothing; replacing them acts.
+func TestPatchCannotRemoveTheState(t *testing.T) {
+	be := newFakeBackend()
+	h := newHarness(t, be)
+	ed := "/scim/v2/Users/" + scim.UserID("ed@acme.test")
+	before := h.do(http.MethodGet, ed, nil)
+	for _, op := range []map[string]any{
+		{"op": "remove", "path": "active"},
+		{"op": "Remove", "path": "urn:ietf:params:scim:schemas:core:2.0:User:active"},
+		{"op": "remove", "path": scim.SchemaClayUser + ":role"},
+	} {
+		r := h.do(http.MethodPatch, ed, patchOps(op))
+		requireError(t, r, http.StatusBadRequest, "mutability")
+	}
+	after := h.do(http.MethodGet, ed, nil)
+	assert.Equal(t, before.body, after.body, "nothing changed")
+	assert.Zero(t, be.mutations())
+	assert.True(t, be.present("ed@acme.test"))
+
+	// removing other attributes still works
+	r := h.do(http.MethodPatch, ed, patchOps(map[string]any{"op": "remove", "path": "displayName"}))
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	assert.NotContains(t, r.body, "displayName")
 }

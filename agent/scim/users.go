@@ -584,6 +584,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
 				return userInput{}, badRequest(typeMutability, "%s:%s is read-only", SchemaClayUser, k)
 			}
 		}
+		if e := checkStateRemoved(p, before, after, extBefore, extAfter); e != nil {
+			return userInput{}, e
+		}
 		in, e := splitUser(after)
 		if e != nil {
 			return userInput{}, e
@@ -596,6 +599,24 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
 		}
 		return in, nil
 	})
+}
+
+// checkStateRemoved refuses a PATCH that removes active or the Clay role
+// (remove, or a null value): they are the user's state in Clay, which is
+// changed by a value, never by its absence.
+func checkStateRemoved(p *patcher, before, after, extBefore, extAfter map[string]any) *apiError {
+	if _, was := before["active"]; was && p.touched["active"] {
+		if _, is := after["active"]; !is {
+			return badRequest(typeMutability, "active cannot be removed: replace it with false to deactivate the user, or DELETE the user")
+		}
+	}
+	touched := p.touched[SchemaClayUser] || p.touched[SchemaClayUser+":"+attrRole]
+	if _, was := extBefore[attrRole]; was && touched {
+		if _, is := extAfter[attrRole]; !is {
+			return badRequest(typeMutability, "%s:%s cannot be removed: replace it with another role, or change the user's group", SchemaClayUser, attrRole)
+		}
+	}
+	return nil
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, id string) {
