@@ -127,7 +127,7 @@ func TestBadRequestsGetSCIMErrors(t *testing.T) {
 		{"search fractional startIndex", http.MethodPost, "/scim/v2/Users/.search", search(map[string]any{"startIndex": 1.5}), nil, 400, "invalidValue"},
 		{"search attributes not a list", http.MethodPost, "/scim/v2/Users/.search", search(map[string]any{"attributes": "userName"}), nil, 400, "invalidValue"},
 		{"group PUT without name", http.MethodPut, "/scim/v2/Groups/role-admin", map[string]any{"schemas": []string{scim.SchemaGroup}}, nil, 400, "invalidValue"},
-		{"group PUT renamed", http.MethodPut, "/scim/v2/Groups/role-admin", map[string]any{"schemas": []string{scim.SchemaGroup}, "displayName": "Admins"}, nil, 400, "mutability"},
+		{"group PATCH of another id", http.MethodPatch, "/scim/v2/Groups/role-admin", patchOps(map[string]any{"op": "replace", "value": map[string]any{"id": "role-viewer", "displayName": "Admins"}}), nil, 400, "mutability"},
 		{"group member not a user", http.MethodPut, "/scim/v2/Groups/role-admin", map[string]any{"schemas": []string{scim.SchemaGroup}, "displayName": "Clay Admin",
 			"members": []any{map[string]any{"display": "x"}}}, nil, 400, "invalidValue"},
 	}

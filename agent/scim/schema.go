@@ -292,7 +292,7 @@ var claySchema = func() *schema {
 }()
 
 var groupSchema = func() *schema {
-	displayName := str("displayName", "The name of the group; one group per Clay role, fixed.", readOnly, false)
+	displayName := str("displayName", "The name of the group; one group per Clay role, fixed: a new name is accepted and ignored.", readOnly, false)
 	displayName.Required, displayName.Uniqueness = true, uniqueServer
 	value := str("value", "The id of the member.", immutable, true)
 	return &schema{

@@ -135,3 +135,47 @@ func TestPatchCannotRemoveTheState(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
 	assert.NotContains(t, r.body, "displayName")
 }
+
+// TestGroupRename: Okta renames the groups it pushes with a PATCH that
+// carries no members (a replace of displayName, or of {id, displayName}).
+// It is answered 204 and changes nobody's role; the group keeps the role's
+// name. A PUT with another name sets the members it lists and keeps the
+// name too.
+func TestGroupRename(t *testing.T) {
+	be := newFakeBackend()
+	h := newHarness(t, be)
+	before := h.do(http.MethodGet, "/scim/v2/Groups/role-admin", nil)
+	require.Equal(t, http.StatusOK, before.Code)
+	for _, op := range []map[string]any{
+		{"op": "replace", "path": "displayName", "value": "Engineering admins"},
+		{"op": "Replace", "value": map[string]any{"id": "role-admin", "displayName": "Engineering admins"}},
+		{"op": "replace", "value": map[string]any{"displayName": "Clay Admin"}},
+	} {
+		r := h.do(http.MethodPatch, "/scim/v2/Groups/role-admin", patchOps(op), "User-Agent", "Okta SCIM Client 1.0.0")
+		require.Equal(t, http.StatusNoContent, r.Code, r.Body.String())
+		assert.Equal(t, before.Header().Get("ETag"), r.Header().Get("ETag"), "the group did not change")
+	}
+	after := h.do(http.MethodGet, "/scim/v2/Groups/role-admin", nil)
+	assert.Equal(t, before.body, after.body)
+	assert.Equal(t, "Clay Admin", after.body["displayName"])
+	assert.Zero(t, be.mutations(), "nobody's role changed")
+
+	// A rename with members sets the members.
+	ed := scim.UserID("ed@acme.test")
+	r := h.do(http.MethodPatch, "/scim/v2/Groups/role-viewer", patchOps(
+		map[string]any{"op": "replace", "value": map[string]any{"id": "role-viewer", "displayName": "Readers"}},
+		map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": ed}}},
+	))
+	require.Equal(t, http.StatusNoContent, r.Code, r.Body.String())
+	assert.Equal(t, roster.Viewer, be.role("ed@acme.test"))
+
+	ivy := scim.UserID("ivy@acme.test")
+	r = h.do(http.MethodPut, "/scim/v2/Groups/role-viewer", map[string]any{
+		"schemas": []string{scim.SchemaGroup}, "displayName": "Readers",
+		"members": []any{map[string]any{"value": ed}, map[string]any{"value": ivy}},
+	})
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	assert.Equal(t, "Clay Viewer", r.body["displayName"])
+	assert.Len(t, r.body["members"], 2)
+	assert.Equal(t, 1, be.mutations(), "only the member added acted")
+}
