@@ -179,3 +179,57 @@ func TestGroupRename(t *testing.T) {
 	assert.Len(t, r.body["members"], 2)
 	assert.Equal(t, 1, be.mutations(), "only the member added acted")
 }
+
+// TestFiltersOnAddresses: userName, emails and externalId filters match
+// addresses whatever their case; an unquoted value is a 400 invalidFilter
+// that says how to quote it.
+func TestFiltersOnAddresses(t *testing.T) {
+	h := newHarness(t, newFakeBackend())
+	body := oktaUser("Jane.Doe@Acme.test", "Jane.Doe@Acme.test", "Jane", "Doe", "Jane.Doe@Corp.example")
+	body["emails"] = append(body["emails"].([]any), map[string]any{"value": "JD@Home.example", "type": "home"})
+	r := h.do(http.MethodPost, "/scim/v2/Users", body)
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
+	jane := r.str("id")
+	r = h.do(http.MethodPost, "/scim/v2/Users", oktaUser("kim@acme.test", "kim@acme.test", "Kim", "Lee", "00uAbC"))
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
+	kim := r.str("id")
+	ed := scim.UserID("ed@acme.test")
+
+	tests := []struct {
+		filter string
+		want   []string
+	}{
+		{`userName eq "jane.doe@acme.test"`, []string{jane}},
+		{`userName eq "JANE.DOE@ACME.TEST"`, []string{jane}},
+		{`userName eq "Ed@Acme.Test"`, []string{ed}},
+		{`emails.value eq "jane.doe@acme.TEST"`, []string{jane}},
+		{`emails.value eq "jd@home.example"`, []string{jane}},
+		{`emails eq "JD@HOME.EXAMPLE"`, []string{jane}},
+		{`emails[type eq "work"].value eq "jane.doe@acme.test"`, []string{jane}},
+		{`emails[type eq "WORK"].value eq "ED@acme.test"`, []string{ed}},
+		{`emails[type eq "work"].value eq "jd@home.example"`, nil},
+		{`emails[type eq "home"].value eq "jd@home.example"`, []string{jane}},
+		{`externalId eq "jane.doe@corp.example"`, []string{jane}},
+		{`externalId eq "Jane.Doe@Corp.example"`, []string{jane}},
+		{`externalId eq "00uAbC"`, []string{kim}},
+		{`externalId eq "00uabc"`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.filter, func(t *testing.T) {
+			r := h.do(http.MethodGet, "/scim/v2/Users?filter="+url.QueryEscape(tt.filter), nil)
+			var got []string
+			for _, u := range resources(t, r) {
+				got = append(got, u["id"].(string))
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+
+	for _, f := range []string{`userName eq jane@x.com`, `emails[type eq work].value eq "jane@x.com"`, `externalId eq 00uAbC`} {
+		r := h.do(http.MethodGet, "/scim/v2/Users?filter="+url.QueryEscape(f), nil)
+		requireError(t, r, http.StatusBadRequest, "invalidFilter")
+		assert.Contains(t, r.str("detail"), "is not quoted", f)
+	}
+	r = h.do(http.MethodGet, "/scim/v2/Users?filter="+url.QueryEscape(`userName eq jane@x.com`), nil)
+	assert.Contains(t, r.str("detail"), `"jane@x.com"`)
+}

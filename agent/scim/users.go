@@ -57,7 +57,8 @@ func page[T any](items []T, start, count int) []T {
 }
 
 // userFilter parses a /Users filter. The supported ones are, with eq only:
-// userName, externalId, id, emails.value and emails[type eq "…"].value.
+// userName, externalId, id, emails.value (or emails) and
+// emails[type eq "…"].value.
 func userFilter(s string) (*filter, *apiError) {
 	f, err := parseFilter(userType, s)
 	if err != nil {
@@ -75,18 +76,32 @@ func userFilter(s string) (*filter, *apiError) {
 	return &f, nil
 }
 
-// filterMatches reports whether doc passes f.
+// filterMatches reports whether doc passes f. Email addresses compare
+// ignoring case whatever the attribute (an externalId that is an address
+// too), as identity providers do not keep their case.
 func filterMatches(rt *resourceType, doc map[string]any, f *filter) bool {
 	target := f.path.attr
 	if f.path.sub != nil {
 		target = f.path.sub
 	}
 	for _, v := range valuesAt(doc, f.path, rt.Core) {
-		if equalValue(target, v, f.value) {
+		if equalValue(target, v, f.value) || sameAddress(v, f.value) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameAddress reports whether x and y are the same email address but for
+// case.
+func sameAddress(x, y any) bool {
+	xs, xok := x.(string)
+	ys, yok := y.(string)
+	if !xok || !yok || !strings.EqualFold(xs, ys) {
+		return false
+	}
+	_, isAddress := localPart(xs)
+	return isAddress && !strings.ContainsAny(xs, " \t")
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
