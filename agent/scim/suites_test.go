@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -232,4 +233,59 @@ func TestFiltersOnAddresses(t *testing.T) {
 	}
 	r = h.do(http.MethodGet, "/scim/v2/Users?filter="+url.QueryEscape(`userName eq jane@x.com`), nil)
 	assert.Contains(t, r.str("detail"), `"jane@x.com"`)
+}
+
+// TestDeactivatedUserStaysReadable: a user deactivated with PATCH or PUT
+// active=false stays a resource (GET 200 with active false), through later
+// roster reads, which no longer show it, and a restart; DELETE removes it,
+// and it is 404 from then on.
+func TestDeactivatedUserStaysReadable(t *testing.T) {
+	be := newFakeBackend()
+	h := newHarness(t, be, func(c *scim.Config) { c.MaxRosterAge = time.Millisecond })
+	ed, ann := scim.UserID("ed@acme.test"), scim.UserID("ann@acme.test")
+
+	r := h.do(http.MethodPatch, "/scim/v2/Users/"+ed, patchOps(map[string]any{"op": "replace", "path": "active", "value": false}))
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	assert.Equal(t, false, r.body["active"])
+	put := oktaUser("ann@acme.test", "ann@acme.test", "Ann", "Admin", "")
+	put["active"] = false
+	r = h.do(http.MethodPut, "/scim/v2/Users/"+ann, put)
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	assert.Equal(t, false, r.body["active"])
+	require.False(t, be.present("ed@acme.test"))
+	require.False(t, be.present("ann@acme.test"))
+
+	readable := func(h *harness) {
+		t.Helper()
+		for _, id := range []string{ed, ann} {
+			r := h.do(http.MethodGet, "/scim/v2/Users/"+id, nil)
+			require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+			assert.Equal(t, false, r.body["active"])
+			assert.NotContains(t, r.body, "groups")
+		}
+		r := h.do(http.MethodGet, "/scim/v2/Users?filter="+url.QueryEscape(`userName eq "ed@acme.test"`), nil)
+		require.Len(t, resources(t, r), 1, "Okta's lookup before a create finds the inactive user")
+	}
+	// through a roster read that no longer shows them
+	read := h.srv.Health().RosterReadAt
+	require.Eventually(t, func() bool {
+		h.do(http.MethodGet, "/scim/v2/Users", nil)
+		return h.srv.Health().RosterReadAt.After(read)
+	}, time.Minute, 5*time.Millisecond)
+	readable(h)
+
+	// through a restart
+	h.stop()
+	cfg := h.cfg
+	cfg.Registry = prometheus.NewRegistry()
+	h = startHarness(t, be, cfg, h.logs)
+	readable(h)
+
+	// DELETE: gone, and a second DELETE is 404 too
+	require.Equal(t, http.StatusNoContent, h.do(http.MethodDelete, "/scim/v2/Users/"+ed, nil).Code)
+	requireError(t, h.do(http.MethodGet, "/scim/v2/Users/"+ed, nil), http.StatusNotFound, "")
+	requireError(t, h.do(http.MethodDelete, "/scim/v2/Users/"+ed, nil), http.StatusNotFound, "")
+	assert.Equal(t, 1, be.callCount("offboard ed@acme.test"), "deleting the inactive user did not act")
+	r = h.do(http.MethodGet, "/scim/v2/Users/"+ann, nil)
+	assert.Equal(t, http.StatusOK, r.Code)
 }
