@@ -439,6 +439,11 @@ func TestNewChecksConfig(t *testing.T) {
 		{"bad role", func(c *scim.Config) { c.DefaultRole = "Owner" }},
 		{"negative breaker", func(c *scim.Config) { c.MaxRemovalsPerHour = -1 }},
 		{"bad email source", func(c *scim.Config) { c.EmailFrom = 7 }},
+		{"role map to an unknown role", func(c *scim.Config) { c.RoleMap = map[string]roster.Role{"Admin": "Owner"} }},
+		{"role map of an empty name", func(c *scim.Config) { c.RoleMap = map[string]roster.Role{" ": roster.Admin} }},
+		{"role map of one name twice", func(c *scim.Config) {
+			c.RoleMap = map[string]roster.Role{"Admin": roster.Admin, "admin ": roster.Viewer}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

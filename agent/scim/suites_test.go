@@ -289,3 +289,106 @@ func TestDeactivatedUserStaysReadable(t *testing.T) {
 	r = h.do(http.MethodGet, "/scim/v2/Users/"+ann, nil)
 	assert.Equal(t, http.StatusOK, r.Code)
 }
+
+// entraUser is a POST of Entra's with the app roles of
+// SingleAppRoleAssignment or AppRoleAssignmentsComplex.
+func entraUser(email string, roles ...map[string]any) map[string]any {
+	list := make([]any, len(roles))
+	for i, r := range roles {
+		list[i] = r
+	}
+	return map[string]any{
+		"schemas":  []string{scim.SchemaUser, scim.SchemaEnterpriseUser},
+		"userName": email, "active": true, "externalId": "ext-" + email,
+		"emails": []any{map[string]any{"type": "work", "value": email}},
+		"roles":  list,
+	}
+}
+
+func appRole(value string, primary bool) map[string]any {
+	return map[string]any{"primary": primary, "type": "WindowsAzureActiveDirectoryRole", "value": value, "display": value}
+}
+
+// TestEntraAppRoles: with a role map, Entra's roles attribute sets the
+// Clay role: on POST, on a PATCH of roles[primary eq "True"].value and of
+// roles; an app role the map does not name is 400 invalidValue. Without
+// a map, roles are kept and not acted on.
+func TestEntraAppRoles(t *testing.T) {
+	be := newFakeBackend()
+	h := newHarness(t, be, func(c *scim.Config) {
+		c.RoleMap = map[string]roster.Role{"Admin": roster.Admin, "Member": roster.Editor, "Sales Rep": "sales-rep", "Reader": roster.Viewer}
+	})
+
+	r := h.do(http.MethodPost, "/scim/v2/Users", entraUser("sam@acme.test", appRole("Admin", true)))
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
+	sam := "/scim/v2/Users/" + r.str("id")
+	assert.Equal(t, "Admin", ext(r)["role"])
+	assert.Equal(t, roster.Admin, be.role("sam@acme.test"))
+	assert.Len(t, r.body["roles"], 1, "the roles are kept as sent")
+
+	// SingleAppRoleAssignment's PATCH
+	r = h.do(http.MethodPatch, sam, patchOps(map[string]any{"op": "Add", "path": `roles[primary eq "True"].value`, "value": "member"}))
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	assert.Equal(t, "Editor", ext(r)["role"])
+	assert.Equal(t, roster.Editor, be.role("sam@acme.test"))
+
+	// AppRoleAssignmentsComplex's PATCH: the value is a JSON object
+	r = h.do(http.MethodPatch, sam, patchOps(map[string]any{"op": "replace", "path": "roles", "value": []any{
+		map[string]any{"value": `{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"25","displayName":"Sales Rep"}`},
+	}}))
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	assert.Equal(t, roster.SalesRep, be.role("sam@acme.test"))
+
+	// the same role again does nothing; other attributes do not touch it
+	calls := be.mutations()
+	r = h.do(http.MethodPatch, sam, patchOps(map[string]any{"op": "replace", "path": "roles", "value": []any{appRole("Sales Rep", false)}}))
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	r = h.do(http.MethodPatch, sam, patchOps(map[string]any{"op": "replace", "path": "displayName", "value": "Sam S"}))
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	assert.Equal(t, calls, be.mutations())
+
+	// several roles: the primary one, or the one they all map to
+	r = h.do(http.MethodPost, "/scim/v2/Users", entraUser("pat@acme.test", appRole("Member", false), appRole("Reader", true)))
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
+	assert.Equal(t, roster.Viewer, be.role("pat@acme.test"))
+	r = h.do(http.MethodPost, "/scim/v2/Users", entraUser("lee@acme.test", appRole("Member", false), map[string]any{"value": "EDITOR-ISH", "display": "member"}))
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
+	assert.Equal(t, roster.Editor, be.role("lee@acme.test"))
+
+	refused := []struct {
+		name   string
+		method string
+		path   string
+		body   map[string]any
+		detail string
+	}{
+		{"an unknown role", http.MethodPost, "/scim/v2/Users", entraUser("zed@acme.test", appRole("Owner", true)), `"Owner" is not one of the app roles mapped to Clay roles (Admin, Member, Reader, Sales Rep)`},
+		{"roles of several Clay roles, none primary", http.MethodPost, "/scim/v2/Users", entraUser("zed@acme.test", appRole("Admin", false), appRole("Reader", false)), "several Clay roles (Admin, Viewer)"},
+		{"the extension disagrees", http.MethodPost, "/scim/v2/Users", func() map[string]any {
+			u := entraUser("zed@acme.test", appRole("Admin", true))
+			u[scim.SchemaClayUser] = map[string]any{"role": "Viewer"}
+			return u
+		}(), "asks for Viewer and roles for Admin"},
+		{"an unknown role in a PATCH", http.MethodPatch, sam, patchOps(map[string]any{"op": "Add", "path": `roles[primary eq "True"].value`, "value": "Owner"}), `"Owner"`},
+		{"an unknown role in a PUT", http.MethodPut, sam, entraUser("sam@acme.test", appRole("Owner", true)), `"Owner"`},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := be.mutations()
+			r := h.do(tt.method, tt.path, tt.body)
+			requireError(t, r, http.StatusBadRequest, "invalidValue")
+			assert.Contains(t, r.str("detail"), tt.detail)
+			assert.Equal(t, calls, be.mutations())
+		})
+	}
+	assert.False(t, be.present("zed@acme.test"))
+	assert.Equal(t, roster.SalesRep, be.role("sam@acme.test"))
+
+	// Without a map, roles are attributes only.
+	be2 := newFakeBackend()
+	h2 := newHarness(t, be2)
+	r = h2.do(http.MethodPost, "/scim/v2/Users", entraUser("sam@acme.test", appRole("Owner", true)))
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
+	assert.Equal(t, roster.Editor, be2.role("sam@acme.test"), "the default role")
+	assert.Equal(t, "Owner", r.body["roles"].([]any)[0].(map[string]any)["value"])
+}

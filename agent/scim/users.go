@@ -322,6 +322,9 @@ const (
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	c := callOf(r.Context())
 	in, e := decodeUser(r)
+	if e == nil {
+		e = s.applyAppRole(&in)
+	}
 	if e != nil {
 		s.writeError(w, r, e)
 		return
@@ -552,6 +555,9 @@ func checkUserName(tx *storeTx, id, old, userName string) error {
 
 func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request, id string) {
 	in, e := decodeUser(r)
+	if e == nil {
+		e = s.applyAppRole(&in)
+	}
 	if e != nil {
 		s.writeError(w, r, e)
 		return
@@ -611,6 +617,11 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
 		}
 		if !p.touched[SchemaClayUser] && !p.touched[SchemaClayUser+":"+attrRole] {
 			in.role = nil
+		}
+		if p.touched["roles"] {
+			if e := s.applyAppRole(&in); e != nil {
+				return userInput{}, e
+			}
 		}
 		return in, nil
 	})
