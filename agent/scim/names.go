@@ -24,6 +24,8 @@ func (n personName) doc() map[string]any {
 // splitName derives the name parts of a name as written, keeping its case:
 //
 //   - white space is collapsed; the formatted name is the name so collapsed;
+//   - "Family, Given" (a comma, as directories write names) is read as
+//     such; a suffix after a comma ("Jr.", "PhD", …) is not a given name;
 //   - in a name written in CJK scripts (Han, Hiragana, Katakana, Hangul),
 //     the first word is the family name and the rest the given name, the
 //     order those names are written in;
@@ -47,6 +49,13 @@ func splitName(s string) (n personName, ok bool) {
 		}
 	}
 	formatted := strings.Join(words, " ")
+	parts := commaParts(formatted)
+	if len(parts) == 2 {
+		return personName{Given: parts[1], Family: parts[0], Formatted: formatted}, true
+	}
+	if len(parts) == 1 {
+		words = strings.Fields(parts[0])
+	}
 	switch {
 	case len(words) == 1:
 		return personName{Given: words[0], Family: words[0], Formatted: formatted}, true
@@ -55,6 +64,33 @@ func splitName(s string) (n personName, ok bool) {
 	}
 	last := len(words) - 1
 	return personName{Given: strings.Join(words[:last], " "), Family: words[last], Formatted: formatted}, true
+}
+
+// nameSuffixes are the words after a comma that end a name rather than
+// give its given name ("Jane Doe, PhD"), compared without dots and case.
+var nameSuffixes = map[string]bool{
+	"jr": true, "sr": true, "ii": true, "iii": true, "iv": true, "v": true,
+	"phd": true, "md": true, "esq": true, "mba": true, "cpa": true, "dds": true, "rn": true,
+}
+
+// commaParts splits a name written with commas into its parts, trimmed and
+// without empty ones or the suffixes that end it: "Smith, John" is two
+// parts (the family name first, as directories write it), "Jane Doe, PhD"
+// one. A name without a comma has no parts.
+func commaParts(s string) []string {
+	if !strings.Contains(s, ",") {
+		return nil
+	}
+	var parts []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	for len(parts) > 1 && nameSuffixes[strings.ToLower(strings.ReplaceAll(parts[len(parts)-1], ".", ""))] {
+		parts = parts[:len(parts)-1]
+	}
+	return parts
 }
 
 // localPart returns the local part of s when s is shaped as an email
