@@ -58,6 +58,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, e)
 		return
 	}
+	s.setRosterAge(w)
 	views, e := s.loadGroups()
 	if e != nil {
 		s.writeError(w, r, e)
@@ -90,6 +91,7 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, id string) {
 		s.writeError(w, r, e)
 		return
 	}
+	s.setRosterAge(w)
 	views, e := s.loadGroups()
 	if e != nil {
 		s.writeError(w, r, e)

@@ -46,6 +46,10 @@ type fakeBackend struct {
 	rosters   int
 	// panicOn makes the mutation "op email" panic.
 	panicOn string
+	// rosterGate, when set, holds every roster read until it is closed;
+	// rosterHeld receives a value as each held read begins.
+	rosterGate chan struct{}
+	rosterHeld chan struct{}
 }
 
 func newFakeBackend() *fakeBackend {
@@ -67,7 +71,20 @@ func (b *fakeBackend) addMember(email, name string, role roster.Role, you bool) 
 	b.members[email] = roster.Member{Name: name, Email: email, Role: role, You: you}
 }
 
-func (b *fakeBackend) Roster(context.Context) (*roster.Roster, error) {
+func (b *fakeBackend) Roster(ctx context.Context) (*roster.Roster, error) {
+	b.mu.Lock()
+	gate, held := b.rosterGate, b.rosterHeld
+	b.mu.Unlock()
+	if gate != nil {
+		if held != nil {
+			held <- struct{}{}
+		}
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.rosters++

@@ -3,6 +3,8 @@ package scim_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -391,4 +393,87 @@ func TestEntraAppRoles(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
 	assert.Equal(t, roster.Editor, be2.role("sam@acme.test"), "the default role")
 	assert.Equal(t, "Owner", r.body["roles"].([]any)[0].(map[string]any)["value"])
+}
+
+// holdRosters makes the backend's roster reads wait until the returned
+// function is called.
+func holdRosters(be *fakeBackend) (held chan struct{}, release func()) {
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	gate := make(chan struct{})
+	be.rosterGate, be.rosterHeld = gate, make(chan struct{}, 16)
+	var once sync.Once
+	return be.rosterHeld, func() {
+		once.Do(func() {
+			be.mu.Lock()
+			be.rosterGate, be.rosterHeld = nil, nil
+			be.mu.Unlock()
+			close(gate)
+		})
+	}
+}
+
+// TestRestartAnswersFromTheKeptRoster: after a restart, reads are answered
+// at once from the roster the store kept, with its age in X-Roster-Age,
+// while the worker reads the roster again; /healthz is ready. On a first
+// start with an empty store, /healthz is not ready until the first roster
+// read has finished.
+func TestRestartAnswersFromTheKeptRoster(t *testing.T) {
+	be := newFakeBackend()
+	held, release := holdRosters(be)
+	h := newHarness(t, be, func(c *scim.Config) { c.MutationWait = 200 * time.Millisecond })
+
+	// first start: nothing to answer from yet
+	<-held
+	rec := h.health()
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Contains(t, rec.Body.String(), "the first roster read has not finished")
+	r := h.do(http.MethodGet, "/scim/v2/Users", nil)
+	requireError(t, r, http.StatusServiceUnavailable, "")
+	assert.NotEmpty(t, r.Header().Get("Retry-After"))
+	release()
+	require.Eventually(t, func() bool { return h.health().Code == http.StatusOK }, time.Minute, 5*time.Millisecond)
+	r = h.do(http.MethodGet, "/scim/v2/Users", nil)
+	require.Len(t, resources(t, r), 4)
+	assert.Equal(t, "0", r.Header().Get(scim.RosterAgeHeader))
+	readAt := h.srv.Health().RosterReadAt
+
+	// restart, with a roster read that does not end
+	h.stop()
+	be.mu.Lock()
+	be.addMember("late@acme.test", "Late Comer", roster.Viewer, false)
+	be.mu.Unlock()
+	held, release = holdRosters(be)
+	defer release()
+	cfg := h.cfg
+	cfg.Registry = prometheus.NewRegistry()
+	h = startHarness(t, be, cfg, h.logs)
+	<-held // the worker is reading the roster again
+
+	tests := []struct{ path string }{
+		{"/scim/v2/Users?count=1&startIndex=1"},
+		{"/scim/v2/Users/" + scim.UserID("ann@acme.test")},
+		{"/scim/v2/Groups"},
+		{"/scim/v2/Groups/role-admin"},
+	}
+	for _, tt := range tests {
+		start := time.Now()
+		r := h.do(http.MethodGet, tt.path, nil)
+		require.Equal(t, http.StatusOK, r.Code, "%s: %s", tt.path, r.Body.String())
+		assert.Less(t, time.Since(start), 600*time.Millisecond, "%s: Okta's limit", tt.path)
+		age, err := strconv.Atoi(r.Header().Get(scim.RosterAgeHeader))
+		require.NoError(t, err, "%s: %s is a number of seconds", tt.path, scim.RosterAgeHeader)
+		assert.GreaterOrEqual(t, age, 0)
+	}
+	r = h.do(http.MethodGet, "/scim/v2/Users", nil)
+	assert.Len(t, resources(t, r), 4, "the kept roster, without the member added since")
+	health := h.srv.Health()
+	assert.True(t, health.OK(), health.Reason)
+	assert.True(t, health.RosterReadAt.Equal(readAt), "the roster read at %s answers, %s", readAt, health.RosterReadAt)
+
+	// once the read ends, reads show it
+	release()
+	require.Eventually(t, func() bool { return h.srv.Health().RosterReadAt.After(readAt) }, time.Minute, 5*time.Millisecond)
+	r = h.do(http.MethodGet, "/scim/v2/Users/"+scim.UserID("late@acme.test"), nil)
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
 }

@@ -123,6 +123,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, e)
 		return
 	}
+	s.setRosterAge(w)
 	users, err := s.st.users()
 	if err != nil {
 		s.writeError(w, r, storeError(err))
@@ -169,6 +170,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, id string) {
 		s.writeError(w, r, e)
 		return
 	}
+	s.setRosterAge(w)
 	rec, e := s.loadUser(id)
 	if e != nil {
 		s.writeError(w, r, e)
