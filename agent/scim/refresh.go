@@ -47,8 +47,9 @@ const rosterRetry = 10 * time.Second
 // older than MaxRosterAge is read again through the worker, in the
 // background: the request is answered from the kept one at once, so that
 // reads never wait for the browser (the worker also reads the roster again
-// on its own whenever it is idle and the roster is that old). Only the
-// first read after a start, with no roster yet, waits for one.
+// on its own whenever it is idle and the roster is that old). After a
+// restart the roster the store kept is the kept one; only the first read
+// of a first start, with no roster yet, waits for one.
 func (s *Server) ensureFresh(ctx context.Context) *apiError {
 	s.mu.Lock()
 	now := s.now()
