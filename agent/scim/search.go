@@ -38,9 +38,9 @@ func searchQuery(body map[string]any) (url.Values, *apiError) {
 			}
 			q.Set("filter", s)
 		case "startindex", "count":
-			n, ok := v.(json.Number)
+			n, _ := v.(json.Number)
 			i, err := n.Int64()
-			if !ok || err != nil {
+			if err != nil {
 				return nil, badRequest(typeInvalidValue, "%s must be an integer", k)
 			}
 			q.Set(map[string]string{"startindex": "startIndex", "count": "count"}[name], strconv.FormatInt(i, 10))
