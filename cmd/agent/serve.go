@@ -59,9 +59,8 @@ type serveOptions struct {
 	sched schedule.Schedule
 }
 
-// validate checks every flag and builds the schedule, without the
-// network; the only files it reads are the secrets (the audit key, the
-// identity sources' tokens).
+// validate checks every flag and builds the schedule, without touching
+// files or the network.
 func (o *serveOptions) validate(a *app, cmd *cobra.Command) error {
 	switch {
 	case o.at != "" && o.every != "":
