@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/clay-agent/clay-agent/agent/secret"
 )
 
 func writeSession(t *testing.T, content string, mode os.FileMode) string {
@@ -25,27 +27,42 @@ func TestLoadSession(t *testing.T) {
 	valid := func(expires float64) string {
 		return fmt.Sprintf(`{"cookies":[{"name":"claysession","value":"s:secret-value.sig","domain":".clay.com","path":"/","expires":%v,"httpOnly":true,"secure":true,"sameSite":"Lax"}],"origins":[]}`, expires)
 	}
+	// linked is a session file reached through a link, as a Kubernetes
+	// Secret volume gives it
+	linked := func(mode os.FileMode) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			target := writeSession(t, valid(-1), mode)
+			link := filepath.Join(t.TempDir(), "session.json")
+			require.NoError(t, os.Symlink(target, link))
+			return link
+		}
+	}
 	cases := []struct {
 		name    string
 		path    func(t *testing.T) string
 		want    error
+		reason  error // the secret file's reason, for a refused file
 		message string
 	}{
-		{"valid", func(t *testing.T) string { return writeSession(t, valid(float64(now.Add(time.Hour).Unix())), 0o600) }, nil, ""},
-		{"session cookie without expiry", func(t *testing.T) string { return writeSession(t, valid(-1), 0o400) }, nil, ""},
-		{"no path", func(*testing.T) string { return "" }, ErrUsage, "--session"},
-		{"missing", func(t *testing.T) string { return filepath.Join(t.TempDir(), "nope.json") }, ErrUsage, "does not exist"},
-		{"a directory", func(t *testing.T) string { return t.TempDir() }, ErrUsage, "is a directory"},
-		{"readable by others", func(t *testing.T) string { return writeSession(t, valid(-1), 0o644) }, ErrUsage, "chmod 600"},
-		{"readable by group", func(t *testing.T) string { return writeSession(t, valid(-1), 0o640) }, ErrUsage, "mode 0640"},
-		{"malformed", func(t *testing.T) string { return writeSession(t, `{"cookies": [`, 0o600) }, ErrUsage, "not a storage-state"},
-		{"no cookies", func(t *testing.T) string { return writeSession(t, `{"cookies": [], "origins": []}`, 0o600) }, ErrUsage, "no cookies"},
-		{"nameless cookie", func(t *testing.T) string { return writeSession(t, `{"cookies": [{"value": "x"}]}`, 0o600) }, ErrUsage, "no name"},
-		{"expired", func(t *testing.T) string { return writeSession(t, valid(float64(now.Add(-time.Hour).Unix())), 0o600) }, ErrLoginRequired, "agent login"},
+		{"valid", func(t *testing.T) string { return writeSession(t, valid(float64(now.Add(time.Hour).Unix())), 0o600) }, nil, nil, ""},
+		{"session cookie without expiry", func(t *testing.T) string { return writeSession(t, valid(-1), 0o400) }, nil, nil, ""},
+		{"through a link", linked(0o600), nil, nil, ""},
+		{"no path", func(*testing.T) string { return "" }, ErrUsage, nil, "--session"},
+		{"missing", func(t *testing.T) string { return filepath.Join(t.TempDir(), "nope.json") }, ErrUsage, secret.ErrNotFound, "agent login"},
+		{"a directory", func(t *testing.T) string { return t.TempDir() }, ErrUsage, secret.ErrNotRegular, "is a directory"},
+		{"readable by others", func(t *testing.T) string { return writeSession(t, valid(-1), 0o644) }, ErrUsage, secret.ErrPermissive, "chmod 600"},
+		{"readable by group", func(t *testing.T) string { return writeSession(t, valid(-1), 0o640) }, ErrUsage, secret.ErrPermissive, "mode 0640"},
+		{"a link to a file others may read", linked(0o604), ErrUsage, secret.ErrPermissive, "chmod 600"},
+		{"empty", func(t *testing.T) string { return writeSession(t, "", 0o600) }, ErrUsage, secret.ErrEmpty, "empty"},
+		{"malformed", func(t *testing.T) string { return writeSession(t, `{"cookies": [`, 0o600) }, ErrUsage, nil, "not a storage-state"},
+		{"no cookies", func(t *testing.T) string { return writeSession(t, `{"cookies": [], "origins": []}`, 0o600) }, ErrUsage, nil, "no cookies"},
+		{"nameless cookie", func(t *testing.T) string { return writeSession(t, `{"cookies": [{"value": "x"}]}`, 0o600) }, ErrUsage, nil, "no name"},
+		{"expired", func(t *testing.T) string { return writeSession(t, valid(float64(now.Add(-time.Hour).Unix())), 0o600) }, ErrLoginRequired, nil, "agent login"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := LoadSession(tc.path(t), now)
+			path := tc.path(t)
+			s, err := LoadSession(path, now)
 			if tc.want == nil {
 				require.NoError(t, err)
 				c, ok := s.SessionCookie()
@@ -54,6 +71,10 @@ func TestLoadSession(t *testing.T) {
 				return
 			}
 			require.ErrorIs(t, err, tc.want)
+			if tc.reason != nil {
+				require.ErrorIs(t, err, tc.reason)
+				assert.Contains(t, err.Error(), "session file "+path)
+			}
 			assert.Contains(t, err.Error(), tc.message)
 			assert.NotContains(t, err.Error(), "secret-value", "errors never quote the secret")
 		})

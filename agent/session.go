@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/clay-agent/clay-agent/agent/fsutil"
+	"github.com/clay-agent/clay-agent/agent/secret"
 )
 
 // SessionCookieName is the cookie that carries Clay's session.
@@ -87,37 +86,23 @@ func (s *StorageState) SessionCookie() (Cookie, bool) {
 // maxSessionFile bounds what LoadSession reads: a storage state is small.
 const maxSessionFile = 4 << 20
 
-// LoadSession reads a storage-state file. It refuses, with an error
-// wrapping ErrUsage, a file that is missing, unreadable, malformed, holds
-// no cookies, or that group or others may read (it holds a credential). A
-// Clay session cookie that has already expired gives ErrLoginRequired.
+// LoadSession reads a storage-state file. The file holds a credential and
+// is read by secret.Read: it is refused, with an error wrapping ErrUsage
+// and one of secret's reasons (secret.ErrPermissive for a file group or
+// others may read), unless it is a regular file (links followed) of the
+// effective user, mode 0600 or stricter, of at most 4 MiB. A file that is
+// malformed or holds no cookies is refused with ErrUsage too. A Clay
+// session cookie that has already expired gives ErrLoginRequired.
 func LoadSession(path string, now time.Time) (*StorageState, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: no session file: set --session or CLAY_SESSION (create one with `agent login`)", ErrUsage)
 	}
-	st, err := os.Stat(path)
+	data, err := secret.Read(path, secret.Options{Kind: "session file", MaxSize: maxSessionFile})
+	if errors.Is(err, secret.ErrNotFound) {
+		return nil, fmt.Errorf("%w (create it with `agent login`)", err)
+	}
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: session file %s does not exist (create it with `agent login`)", ErrUsage, path)
-		}
-		return nil, fmt.Errorf("%w: session file %s: %v", ErrUsage, path, err)
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%w: session file %s is a directory", ErrUsage, path)
-	}
-	if !st.Mode().IsRegular() {
-		// a pipe or a device would block the read, or never end
-		return nil, fmt.Errorf("%w: session file %s is not a regular file", ErrUsage, path)
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%w: session file %s is readable by group or others (mode %04o); run: chmod 600 %s", ErrUsage, path, perm, path)
-	}
-	if st.Size() > maxSessionFile {
-		return nil, fmt.Errorf("%w: session file %s is too large to be a storage state (%d bytes)", ErrUsage, path, st.Size())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: session file %s cannot be read: %v", ErrUsage, path, err)
+		return nil, err
 	}
 	var s StorageState
 	dec := json.NewDecoder(strings.NewReader(string(data)))

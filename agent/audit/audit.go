@@ -92,6 +92,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/clay-agent/clay-agent/agent/secret"
 )
 
 // Genesis is the prev of the first line of a log.
@@ -250,37 +252,19 @@ func WithKey(key []byte) Option {
 }
 
 // ReadKeyFile reads a key from the file at path, byte for byte (a
-// trailing newline is part of the key). The file holds a secret: it must
-// be a regular file that neither group nor others may access (mode 0600
-// or stricter), and hold between MinKeyLen and MaxKeyLen bytes. Errors
-// wrap ErrKey and never quote the file's content.
+// trailing newline is part of the key). The file holds a secret and is
+// read by secret.Read: a regular file (links followed) of the effective
+// user that neither group nor others may access (mode 0600 or stricter),
+// of at most MaxKeyLen bytes; and it must hold at least MinKeyLen. Errors
+// wrap ErrKey, and secret's reason when the file was refused (e.g.
+// secret.ErrPermissive), and never quote the file's content.
 func ReadKeyFile(path string) ([]byte, error) {
-	st, err := os.Stat(path)
+	key, err := secret.Read(path, secret.Options{Kind: "audit key", MaxSize: MaxKeyLen})
 	if err != nil {
-		return nil, fmt.Errorf("%w: key file: %w", ErrKey, err)
-	}
-	switch {
-	case st.IsDir():
-		return nil, fmt.Errorf("%w: key file %s is a directory", ErrKey, path)
-	case !st.Mode().IsRegular():
-		return nil, fmt.Errorf("%w: key file %s is not a regular file", ErrKey, path)
-	case st.Mode().Perm()&0o077 != 0:
-		return nil, fmt.Errorf("%w: key file %s is accessible by group or others (mode %04o); run: chmod 600 %s",
-			ErrKey, path, st.Mode().Perm(), path)
-	case st.Size() > MaxKeyLen:
-		return nil, fmt.Errorf("%w: key file %s is too large to be a key (%d bytes, at most %d)", ErrKey, path, st.Size(), MaxKeyLen)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: key file: %w", ErrKey, err)
-	}
-	defer func() { _ = f.Close() }()
-	key, err := io.ReadAll(io.LimitReader(f, MaxKeyLen+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: key file %s cannot be read: %w", ErrKey, path, err)
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	if err := checkKey(key); err != nil {
-		return nil, fmt.Errorf("%w: key file %s %w", ErrKey, path, err)
+		return nil, fmt.Errorf("%w: audit key file %s %w", ErrKey, path, err)
 	}
 	return key, nil
 }

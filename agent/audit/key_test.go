@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/clay-agent/clay-agent/agent/secret"
 )
 
 var (
@@ -330,7 +332,7 @@ func TestOpenChecksTheKey(t *testing.T) {
 
 func TestReadKeyFile(t *testing.T) {
 	dir := t.TempDir()
-	secret := "TOPSECRET-" + strings.Repeat("k", 40)
+	secretKey := "TOPSECRET-" + strings.Repeat("k", 40)
 	write := func(name string, content []byte, mode os.FileMode) string {
 		p := filepath.Join(dir, name)
 		require.NoError(t, os.WriteFile(p, content, mode))
@@ -338,31 +340,39 @@ func TestReadKeyFile(t *testing.T) {
 		return p
 	}
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "dir"), 0o700))
+	link := filepath.Join(dir, "link")
+	require.NoError(t, os.Symlink(write("target", []byte(secretKey), 0o600), link))
 	tests := []struct {
 		name    string
 		path    string
+		reason  error  // secret's reason for a refused file
 		wantErr string // "" for success
 	}{
-		{name: "0600", path: write("ok", []byte(secret), 0o600)},
-		{name: "0400", path: write("ro", []byte(secret+"\n"), 0o400)},
-		{name: "readable by all", path: write("open", []byte(secret), 0o644), wantErr: "accessible by group or others (mode 0644); run: chmod 600"},
-		{name: "readable by the group", path: write("group", []byte(secret), 0o640), wantErr: "accessible by group or others"},
-		{name: "empty", path: write("empty", nil, 0o600), wantErr: "is empty"},
-		{name: "too short", path: write("short", []byte(secret[:31]), 0o600), wantErr: "holds 31 bytes; a key needs at least 32"},
-		{name: "too long", path: write("long", []byte(strings.Repeat(secret, 100)), 0o600), wantErr: "too large"},
-		{name: "directory", path: filepath.Join(dir, "dir"), wantErr: "is a directory"},
-		{name: "missing", path: filepath.Join(dir, "missing"), wantErr: "no such file"},
+		{name: "0600", path: write("ok", []byte(secretKey), 0o600)},
+		{name: "0400", path: write("ro", []byte(secretKey+"\n"), 0o400)},
+		{name: "through a link", path: link},
+		{name: "readable by all", path: write("open", []byte(secretKey), 0o644), reason: secret.ErrPermissive, wantErr: "accessible by group or others (mode 0644); run: chmod 600"},
+		{name: "readable by the group", path: write("group", []byte(secretKey), 0o640), reason: secret.ErrPermissive, wantErr: "accessible by group or others"},
+		{name: "empty", path: write("empty", nil, 0o600), reason: secret.ErrEmpty, wantErr: "is empty"},
+		{name: "too short", path: write("short", []byte(secretKey[:31]), 0o600), wantErr: "holds 31 bytes; a key needs at least 32"},
+		{name: "too long", path: write("long", []byte(strings.Repeat(secretKey, 100)), 0o600), reason: secret.ErrTooLarge, wantErr: "too large"},
+		{name: "directory", path: filepath.Join(dir, "dir"), reason: secret.ErrNotRegular, wantErr: "is a directory"},
+		{name: "missing", path: filepath.Join(dir, "missing"), reason: secret.ErrNotFound, wantErr: "does not exist"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			key, err := ReadKeyFile(tt.path)
 			if tt.wantErr == "" {
 				require.NoError(t, err)
-				assert.True(t, strings.HasPrefix(string(key), secret), "the file's bytes as they are")
+				assert.True(t, strings.HasPrefix(string(key), secretKey), "the file's bytes as they are")
 				return
 			}
 			require.Error(t, err)
 			assert.ErrorIs(t, err, ErrKey)
+			if tt.reason != nil {
+				assert.ErrorIs(t, err, tt.reason)
+			}
+			assert.Contains(t, err.Error(), "audit key file "+tt.path)
 			assert.Contains(t, err.Error(), tt.wantErr)
 			assert.NotContains(t, err.Error(), "TOPSECRET")
 			assert.Nil(t, key)

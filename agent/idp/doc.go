@@ -40,7 +40,11 @@
 // Entra's client credentials from WithEntraClientID or AZURE_CLIENT_ID and
 // WithEntraSecretFile or AZURE_CLIENT_SECRET, exchanged at
 // login.microsoftonline.com/TENANT/oauth2/v2.0/token for an app-only Graph
-// token (the app needs the User.Read.All application permission). Okta is
+// token (the app needs the User.Read.All application permission). A
+// secret file is read by package secret (a regular file of the effective
+// user, mode 0600 or stricter, links followed, at most 4 KiB, white space
+// around it ignored), and every live source's secret is read before the
+// first request (CheckCredentials reads them without any). Okta is
 // read as GET /api/v1/users?limit=200 and then, because that list leaves
 // deactivated users out, GET /api/v1/users?filter=status eq
 // "DEPROVISIONED"; both are paged through Link: rel="next". Graph is read

@@ -22,23 +22,10 @@ const graphPageSize = 999
 
 // loadGraph downloads every user of an Entra tenant through Microsoft
 // Graph: a client-credentials token, then GET /v1.0/users paged through
-// @odata.nextLink.
-func loadGraph(ctx context.Context, s Spec, cfg *config) (*Directory, error) {
+// @odata.nextLink; the credentials were read beforehand.
+func loadGraph(ctx context.Context, s Spec, cfg *config, cred credentials) (*Directory, error) {
 	src := s.String()
-	clientID := cfg.entraClientID
-	if clientID == "" {
-		clientID = strings.TrimSpace(cfg.getenv(EnvAzureClientID))
-	}
-	if clientID == "" {
-		return nil, fmt.Errorf("%w: %s: no client id: set %s or give one", ErrBadSource, src, EnvAzureClientID)
-	}
-	secret, from, err := readSecret(cfg.entraSecretFile, EnvAzureClientSecret, cfg.getenv)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: client secret: %w", ErrBadSource, src, err)
-	}
-	if secret == "" {
-		return nil, fmt.Errorf("%w: %s: no client secret: set %s or give a secret file", ErrBadSource, src, EnvAzureClientSecret)
-	}
+	clientID, secret, from := cred.clientID, cred.secret, cred.from
 	login, err := url.Parse(cfg.graphLoginURL)
 	if err != nil || login.Host == "" {
 		return nil, fmt.Errorf("%w: %s: bad login URL", ErrBadOption, src)

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/clay-agent/clay-agent/agent/idp"
+	"github.com/clay-agent/clay-agent/agent/secret"
 )
 
 const (
@@ -472,6 +473,71 @@ func TestGraphSecretFileAndClientIDOption(t *testing.T) {
 		append(g.opts(), env(nil), idp.WithEntraClientID(clientID), idp.WithEntraSecretFile(path))...)
 	require.NoError(t, err)
 	assert.Len(t, d.People, 15)
+}
+
+// TestSecretFilesAreReadUnderTheSecretPolicy: a token or client-secret
+// file that group or others may read is refused, naming the file and the
+// fix, before any request to any source: LoadAll reads every live
+// source's secret first, and CheckCredentials sends nothing at all.
+func TestSecretFilesAreReadUnderTheSecretPolicy(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		require.NoError(t, os.Chmod(p, mode))
+		return p
+	}
+	oktaOpen := write("okta-open", oktaToken+"\n", 0o644)
+	entraOpen := write("entra-open", clientSecret+"\n", 0o640)
+	entraLink := filepath.Join(dir, "entra-link")
+	require.NoError(t, os.Symlink(entraOpen, entraLink))
+	okta := newFakeOkta(t, 50)
+	graph := newFakeGraph(t)
+	tests := []struct {
+		name   string
+		specs  []string
+		opts   []idp.Option
+		path   string
+		reason error
+		kind   string
+	}{
+		{name: "Okta token readable by others", specs: []string{okta.spec()},
+			opts: []idp.Option{idp.WithOktaTokenFile(oktaOpen), env(map[string]string{idp.EnvOktaToken: oktaToken})},
+			path: oktaOpen, reason: secret.ErrPermissive, kind: "Okta API token file"},
+		{name: "Okta token file missing", specs: []string{okta.spec()},
+			opts: []idp.Option{idp.WithOktaTokenFile(filepath.Join(dir, "missing"))},
+			path: filepath.Join(dir, "missing"), reason: secret.ErrNotFound, kind: "Okta API token file"},
+		{name: "Entra secret readable by the group", specs: []string{"entra:" + graph.tenant},
+			opts: graph.opts(env(map[string]string{idp.EnvAzureClientID: clientID}), idp.WithEntraSecretFile(entraOpen)),
+			path: entraOpen, reason: secret.ErrPermissive, kind: "Entra client secret file"},
+		{name: "Entra secret through a link to a group-readable file", specs: []string{"entra:" + graph.tenant},
+			opts: graph.opts(env(map[string]string{idp.EnvAzureClientID: clientID}), idp.WithEntraSecretFile(entraLink)),
+			path: entraLink, reason: secret.ErrPermissive, kind: "Entra client secret file"},
+		{name: "Okta first, then a refused Entra secret", specs: []string{okta.spec(), "entra:" + graph.tenant},
+			opts: graph.opts(env(map[string]string{idp.EnvOktaToken: oktaToken, idp.EnvAzureClientID: clientID}), idp.WithEntraSecretFile(entraOpen)),
+			path: entraOpen, reason: secret.ErrPermissive, kind: "Entra client secret file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for name, err := range map[string]error{
+				"LoadAll":          func() error { _, err := idp.LoadAll(context.Background(), tt.specs, tt.opts...); return err }(),
+				"CheckCredentials": idp.CheckCredentials(tt.specs, tt.opts...),
+			} {
+				require.ErrorIs(t, err, idp.ErrBadSource, name)
+				assert.ErrorIs(t, err, tt.reason, name)
+				assert.Contains(t, err.Error(), tt.kind+" "+tt.path, name)
+				if tt.reason == secret.ErrPermissive {
+					assert.Contains(t, err.Error(), "chmod 600 "+tt.path, name)
+				}
+				assert.NotContains(t, err.Error(), oktaToken, name)
+				assert.NotContains(t, err.Error(), clientSecret, name)
+			}
+			assert.Zero(t, okta.count(), "no request to Okta")
+			assert.Zero(t, graph.count(), "no request to Graph")
+		})
+	}
+	require.NoError(t, idp.CheckCredentials([]string{okta.spec(), testdata("graph-users.json")}, oktaEnv()))
+	assert.Zero(t, okta.count(), "CheckCredentials sends nothing")
 }
 
 func TestGraphMissingCredentials(t *testing.T) {

@@ -107,7 +107,8 @@ func WithGetenv(getenv func(string) string) Option {
 }
 
 // WithOktaTokenFile reads the Okta API token from a file (surrounding
-// white space ignored) instead of OKTA_API_TOKEN.
+// white space ignored) instead of OKTA_API_TOKEN. The file is read by
+// secret.Read: mode 0600 or stricter, owned by the effective user.
 func WithOktaTokenFile(path string) Option {
 	return func(c *config) { c.oktaTokenFile = path }
 }
@@ -119,7 +120,9 @@ func WithEntraClientID(id string) Option {
 }
 
 // WithEntraSecretFile reads the Entra client secret from a file
-// (surrounding white space ignored) instead of AZURE_CLIENT_SECRET.
+// (surrounding white space ignored) instead of AZURE_CLIENT_SECRET. The
+// file is read by secret.Read: mode 0600 or stricter, owned by the
+// effective user.
 func WithEntraSecretFile(path string) Option {
 	return func(c *config) { c.entraSecretFile = path }
 }
@@ -188,17 +191,27 @@ func Load(ctx context.Context, spec string, opts ...Option) (*Directory, error) 
 	return LoadSpec(ctx, s, opts...)
 }
 
-// LoadSpec reads the source s names.
+// LoadSpec reads the source s names. A live source's credentials are
+// read before its first request.
 func LoadSpec(ctx context.Context, s Spec, opts ...Option) (*Directory, error) {
+	cfg := newConfig(opts)
+	cred, err := readCredentials(s, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return loadSpec(ctx, s, cfg, cred)
+}
+
+// loadSpec reads the source s names with its credentials read already.
+func loadSpec(ctx context.Context, s Spec, cfg *config, cred credentials) (*Directory, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cfg := newConfig(opts)
 	switch s.Format {
 	case FormatOktaAPI:
-		return loadOkta(ctx, s, cfg)
+		return loadOkta(ctx, s, cfg, cred)
 	case FormatGraphAPI:
-		return loadGraph(ctx, s, cfg)
+		return loadGraph(ctx, s, cfg, cred)
 	}
 	data, err := readFile(s.Path)
 	if err != nil {
@@ -207,20 +220,27 @@ func LoadSpec(ctx context.Context, s Spec, opts ...Option) (*Directory, error) {
 	return parse(s.String(), data, s.Format, cfg)
 }
 
-// LoadAll reads every source in order. It fails on the first source that
-// fails, returning no directory.
+// LoadAll reads every source in order. The credentials of every live
+// source are read first, so that a missing or refused secret fails
+// before any request. It fails on the first source that fails, returning
+// no directory.
 func LoadAll(ctx context.Context, specs []string, opts ...Option) ([]*Directory, error) {
+	cfg := newConfig(opts)
 	parsed := make([]Spec, len(specs))
+	creds := make([]credentials, len(specs))
 	for i, spec := range specs {
 		s, err := ParseSpec(spec)
 		if err != nil {
 			return nil, err
 		}
+		if creds[i], err = readCredentials(s, cfg); err != nil {
+			return nil, err
+		}
 		parsed[i] = s
 	}
 	dirs := make([]*Directory, 0, len(parsed))
-	for _, s := range parsed {
-		d, err := LoadSpec(ctx, s, opts...)
+	for i, s := range parsed {
+		d, err := loadSpec(ctx, s, cfg, creds[i])
 		if err != nil {
 			return nil, err
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 
@@ -20,32 +19,12 @@ const oktaPageLimit = "200"
 // leaves them out.
 const oktaDeprovisionedFilter = `status eq "DEPROVISIONED"`
 
-// readSecret returns the trimmed content of file when one is given, or
-// else the environment variable env. It reports which it used, for
-// messages.
-func readSecret(file, env string, getenv func(string) string) (secret, from string, err error) {
-	if file != "" {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return "", "", err
-		}
-		return strings.TrimSpace(string(data)), file, nil
-	}
-	return strings.TrimSpace(getenv(env)), "$" + env, nil
-}
-
 // loadOkta downloads every user of an Okta org: the plain list (every
 // status but DEPROVISIONED) and then the deactivated users, both paged
-// through their Link: rel="next" headers.
-func loadOkta(ctx context.Context, s Spec, cfg *config) (*Directory, error) {
+// through their Link: rel="next" headers, with the token read beforehand.
+func loadOkta(ctx context.Context, s Spec, cfg *config, cred credentials) (*Directory, error) {
 	src := s.String()
-	token, from, err := readSecret(cfg.oktaTokenFile, EnvOktaToken, cfg.getenv)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: API token: %w", ErrBadSource, src, err)
-	}
-	if token == "" {
-		return nil, fmt.Errorf("%w: %s: no API token: set %s or give a token file", ErrBadSource, src, EnvOktaToken)
-	}
+	token, from := cred.secret, cred.from
 	base, err := url.Parse(s.URL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadSource, src, err)

@@ -51,7 +51,8 @@ func formatNames() []string {
 }
 
 // validate checks every value before any source is read or any browser
-// starts. Errors are usage errors (exit 2).
+// starts, and reads the live sources' secrets (a missing or refused secret
+// file fails here). Errors are usage errors (exit 2).
 func (f *idpFlags) validate(a *app) error {
 	if len(f.sources) == 0 {
 		return usageError("--idp is required: an export file, okta:https://ORG.okta.com or entra:TENANT")
@@ -83,6 +84,9 @@ func (f *idpFlags) validate(a *app) error {
 	if f.entraSecretFile != "" {
 		f.opts = append(f.opts, idp.WithEntraSecretFile(f.entraSecretFile))
 	}
+	if err := idp.CheckCredentials(f.specs(), f.opts...); err != nil {
+		return fmt.Errorf("%w: %w", agent.ErrUsage, err)
+	}
 	f.aliases = nil
 	for _, s := range f.domainAliases {
 		al, err := idp.ParseDomainAlias(s)
@@ -111,14 +115,19 @@ func (f *idpFlags) spec(s string) string {
 	return s
 }
 
-// load reads every source. Bad input is a usage error (exit 2); a live
-// directory that could not be read whole is exit 1, with no findings.
-func (f *idpFlags) load(ctx context.Context) ([]*idp.Directory, error) {
+// specs are the source specs of every --idp.
+func (f *idpFlags) specs() []string {
 	specs := make([]string, len(f.sources))
 	for i, s := range f.sources {
 		specs[i] = f.spec(s)
 	}
-	dirs, err := idp.LoadAll(ctx, specs, f.opts...)
+	return specs
+}
+
+// load reads every source. Bad input is a usage error (exit 2); a live
+// directory that could not be read whole is exit 1, with no findings.
+func (f *idpFlags) load(ctx context.Context) ([]*idp.Directory, error) {
+	dirs, err := idp.LoadAll(ctx, f.specs(), f.opts...)
 	switch {
 	case err == nil:
 		return dirs, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/idp"
 	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/agent/textsafe"
@@ -86,9 +87,13 @@ func (a *app) runReconcile(ctx context.Context, o *reconcileOptions) error {
 	return nil
 }
 
-// reconcileLive loads the sources first (bad input never starts a
-// browser), then reads the Team page and reconciles it.
+// reconcileLive checks the session file and loads the sources first (bad
+// input never starts a browser, and a refused session file never reaches
+// an identity provider), then reads the Team page and reconciles it.
 func (a *app) reconcileLive(ctx context.Context, f *idpFlags) (*idp.Report, *roster.Roster, []*idp.Directory, error) {
+	if _, err := agent.LoadSession(a.config().SessionFile, a.now()); err != nil {
+		return nil, nil, nil, err
+	}
 	dirs, err := f.load(ctx)
 	if err != nil {
 		return nil, nil, nil, err

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +23,7 @@ import (
 	"github.com/clay-agent/clay-agent/agent/lock"
 	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/agent/scim"
+	"github.com/clay-agent/clay-agent/agent/secret"
 	"github.com/clay-agent/clay-agent/agent/snapshot"
 	"github.com/clay-agent/clay-agent/agent/webhook"
 	"github.com/clay-agent/clay-agent/flows"
@@ -59,6 +60,10 @@ type scimOptions struct {
 	hook     *webhook.Client
 	from     scim.EmailSource
 	existing scim.ConflictMode
+
+	// tlsConfig holds the key pair of --tls-cert and --tls-key, read
+	// before anything starts.
+	tlsConfig *tls.Config
 }
 
 func (a *app) scimCommand() *cobra.Command {
@@ -213,45 +218,30 @@ func (o *scimOptions) parseModes() error {
 	return nil
 }
 
-// readSCIMToken reads the bearer token from path (mode 0600 or stricter)
-// or CLAY_SCIM_TOKEN. It is never printed.
+// readSCIMToken reads the bearer token from path or CLAY_SCIM_TOKEN; a
+// file is read by secret.Read (mode 0600 or stricter, owned by the
+// effective user, links followed, at most maxSCIMToken bytes). It is never
+// printed.
 func (a *app) readSCIMToken(path string) ([]byte, error) {
-	var tok []byte
-	switch {
-	case path != "":
-		fi, err := os.Stat(path)
-		if err != nil {
-			return nil, usageError("--token-file: %v", err)
-		}
-		if !fi.Mode().IsRegular() {
-			return nil, usageError("--token-file %s is not a regular file", path)
-		}
-		if fi.Mode().Perm()&0o077 != 0 {
-			return nil, usageError("--token-file %s can be read by others (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, usageError("--token-file: %v", err)
-		}
-		tok = bytes.TrimSpace(data)
-	case a.getenv(envSCIMToken) != "":
-		tok = []byte(strings.TrimSpace(a.getenv(envSCIMToken)))
-	default:
+	tok, from, err := secret.FromFileOrEnv(path, envSCIMToken, a.getenv,
+		secret.Options{Kind: "SCIM token", MaxSize: maxSCIMToken, Trim: true})
+	if err != nil {
+		return nil, fmt.Errorf("--token-file (or %s): %w", envSCIMToken, err)
+	}
+	if tok == nil {
 		return nil, usageError("a bearer token is required: --token-file FILE or %s", envSCIMToken)
 	}
 	if len(tok) < minSCIMToken {
-		return nil, usageError("the bearer token is %d bytes long: use at least %d random bytes (e.g. openssl rand -hex 32)", len(tok), minSCIMToken)
+		return nil, usageError("the bearer token from %s is %d bytes long: use at least %d random bytes (e.g. openssl rand -hex 32)", from, len(tok), minSCIMToken)
 	}
 	return tok, nil
 }
 
 // scimServe runs the service until ctx is done.
 func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
-	tok, err := a.readSCIMToken(o.tokenFile)
-	if err != nil {
+	if err := a.readSCIMSecrets(o); err != nil {
 		return err
 	}
-	o.token = tok
 	cfg := a.config()
 	if _, err := agent.LoadSession(cfg.SessionFile, a.now()); err != nil {
 		return err
@@ -322,7 +312,7 @@ func (a *app) scimListen(ctx context.Context, o *scimOptions, backend scim.Backe
 		return usageError("--listen %s: %v", o.listen, err)
 	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
-		MaxHeaderBytes: scim.MaxHeaderBytes}
+		MaxHeaderBytes: scim.MaxHeaderBytes, TLSConfig: o.tlsConfig}
 	scheme := "http"
 	if o.tlsCert != "" {
 		scheme = "https"
@@ -344,7 +334,7 @@ func serveSCIM(ctx context.Context, o *scimOptions, srv *scim.Server, hs *http.S
 	httpErr := make(chan error, 1)
 	go func() {
 		if o.tlsCert != "" {
-			httpErr <- hs.ServeTLS(ln, o.tlsCert, o.tlsKey)
+			httpErr <- hs.ServeTLS(ln, "", "") // the key pair read by readSCIMSecrets
 		} else {
 			httpErr <- hs.Serve(ln)
 		}
