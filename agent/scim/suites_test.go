@@ -477,3 +477,67 @@ func TestRestartAnswersFromTheKeptRoster(t *testing.T) {
 	r = h.do(http.MethodGet, "/scim/v2/Users/"+scim.UserID("late@acme.test"), nil)
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
 }
+
+// TestExtensionObjectWithItsSchemas: a client library that serializes an
+// extension on its own puts the extension's URN in a "schemas" member of
+// its object. In a POST, a PUT or a PATCH of the whole extension it is
+// accepted and not kept; one that names another schema is refused.
+func TestExtensionObjectWithItsSchemas(t *testing.T) {
+	be := newFakeBackend()
+	h := newHarness(t, be)
+	withSchemas := func(urn string, m map[string]any) map[string]any {
+		m["schemas"] = []any{urn}
+		return m
+	}
+
+	u := oktaUser("rita@acme.test", "rita@acme.test", "Rita", "Ray", "r1")
+	u["schemas"] = []string{scim.SchemaUser, scim.SchemaEnterpriseUser}
+	u[scim.SchemaEnterpriseUser] = withSchemas(scim.SchemaEnterpriseUser, map[string]any{"department": "Sales"})
+	r := h.do(http.MethodPost, "/scim/v2/Users", u)
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
+	assert.Equal(t, map[string]any{"department": "Sales"}, r.body[scim.SchemaEnterpriseUser])
+
+	ed := "/scim/v2/Users/" + scim.UserID("ed@acme.test")
+	tests := []struct {
+		name string
+		op   map[string]any
+		want func(t *testing.T, r response)
+	}{
+		{"add the Clay extension", map[string]any{"op": "add", "path": scim.SchemaClayUser,
+			"value": withSchemas(scim.SchemaClayUser, map[string]any{"role": "Viewer"})},
+			func(t *testing.T, r response) {
+				assert.Equal(t, "Viewer", ext(r)["role"])
+				assert.NotContains(t, ext(r), "schemas")
+				assert.Equal(t, roster.Viewer, be.role("ed@acme.test"))
+			}},
+		{"replace the enterprise extension", map[string]any{"op": "replace", "path": scim.SchemaEnterpriseUser,
+			"value": withSchemas(scim.SchemaEnterpriseUser, map[string]any{"costCenter": "42"})},
+			func(t *testing.T, r response) {
+				assert.Equal(t, map[string]any{"costCenter": "42"}, r.body[scim.SchemaEnterpriseUser])
+			}},
+		{"a path-less replace", map[string]any{"op": "replace", "value": map[string]any{
+			scim.SchemaEnterpriseUser: withSchemas(scim.SchemaEnterpriseUser, map[string]any{"division": "North"})}},
+			func(t *testing.T, r response) {
+				assert.Equal(t, map[string]any{"costCenter": "42", "division": "North"}, r.body[scim.SchemaEnterpriseUser])
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.do(http.MethodPatch, ed, patchOps(tt.op))
+			require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+			tt.want(t, r)
+			tt.want(t, h.do(http.MethodGet, ed, nil))
+		})
+	}
+
+	// schemas that name another schema, or are not a list of URNs
+	for _, bad := range []any{[]any{scim.SchemaUser}, "x"} {
+		op := map[string]any{"op": "add", "path": scim.SchemaEnterpriseUser,
+			"value": map[string]any{"schemas": bad, "department": "Ops"}}
+		requireError(t, h.do(http.MethodPatch, ed, patchOps(op)), http.StatusBadRequest, "invalidValue")
+		u := oktaUser("sam@acme.test", "sam@acme.test", "Sam", "Stone", "s1")
+		u[scim.SchemaEnterpriseUser] = map[string]any{"schemas": bad, "department": "Ops"}
+		requireError(t, h.do(http.MethodPost, "/scim/v2/Users", u), http.StatusBadRequest, "invalidValue")
+	}
+	assert.False(t, be.present("sam@acme.test"))
+}
