@@ -3,7 +3,9 @@ package scim_test
 import (
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -540,4 +542,59 @@ func TestExtensionObjectWithItsSchemas(t *testing.T) {
 		requireError(t, h.do(http.MethodPost, "/scim/v2/Users", u), http.StatusBadRequest, "invalidValue")
 	}
 	assert.False(t, be.present("sam@acme.test"))
+}
+
+// TestAttributesThatSelectNothing: names in attributes that are not
+// attributes of the resource (a filter among them) select nothing, so a
+// list of only such names answers id and schemas; an empty list selects
+// the default set.
+func TestAttributesThatSelectNothing(t *testing.T) {
+	h := newHarness(t, newFakeBackend())
+	ann := scim.UserID("ann@acme.test")
+	keys := func(m map[string]any) []string {
+		out := make([]string, 0, len(m))
+		for k := range m {
+			out = append(out, k)
+		}
+		sort.Strings(out)
+		return out
+	}
+	tests := []struct {
+		name, path string
+		want       []string
+	}{
+		{"an unknown name", "/scim/v2/Users?attributes=nickname2", []string{"id", "schemas"}},
+		{"a filter", "/scim/v2/Users?attributes=" + url.QueryEscape(`emails[type eq "work"]`), []string{"id", "schemas"}},
+		{"an unknown name and a known one", "/scim/v2/Users?attributes=nickname2,userName", []string{"id", "schemas", "userName"}},
+		{"one user", "/scim/v2/Users/" + ann + "?attributes=nickname2", []string{"id", "schemas"}},
+		{"a group", "/scim/v2/Groups?attributes=nickname2", []string{"id", "schemas"}},
+		{"a search", "/scim/v2/Users/.search", []string{"id", "schemas"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r response
+			if strings.HasSuffix(tt.path, ".search") {
+				r = h.do(http.MethodPost, tt.path, search(map[string]any{"attributes": []string{"nickname2"}}))
+			} else {
+				r = h.do(http.MethodGet, tt.path, nil)
+			}
+			require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+			list := []map[string]any{r.body}
+			if !strings.Contains(tt.path, "/Users/"+ann) {
+				list = resources(t, r)
+			}
+			require.NotEmpty(t, list)
+			for _, res := range list {
+				assert.Equal(t, tt.want, keys(res))
+			}
+		})
+	}
+
+	// an empty list, or one of blanks, selects the default set
+	for _, q := range []string{"attributes=", "attributes=" + url.QueryEscape(" , ")} {
+		r := h.do(http.MethodGet, "/scim/v2/Users/"+ann+"?"+q, nil)
+		require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+		assert.Contains(t, r.body, "userName", q)
+		assert.Contains(t, r.body, "meta", q)
+	}
 }
