@@ -131,7 +131,10 @@ func normalizeResource(rt *resourceType, body map[string]any) (map[string]any, e
 					return nil, fmt.Errorf("%w: %s must be an object", errBadValue, ext.ID)
 				}
 				var obj map[string]any
-				if obj, err = normalizeObject(ext.ID, ext.Attributes, m); len(obj) > 0 {
+				if m, err = extensionObject(ext, m); err == nil {
+					obj, err = normalizeObject(ext.ID, ext.Attributes, m)
+				}
+				if len(obj) > 0 {
 					nv = obj
 				}
 			}
@@ -150,6 +153,38 @@ func normalizeResource(rt *resourceType, body map[string]any) (map[string]any, e
 		seen[name] = true
 		if nv != nil {
 			out[name] = nv
+		}
+	}
+	return out, nil
+}
+
+// extensionObject returns m, the object of the extension ext, without a
+// "schemas" member that names only ext: client libraries that serialize an
+// extension as a resource of its own put its URN there. A "schemas" member
+// that names anything else is a bad value.
+func extensionObject(ext *schema, m map[string]any) (map[string]any, error) {
+	var key string
+	for k := range m {
+		if strings.EqualFold(k, "schemas") {
+			key = k
+		}
+	}
+	if key == "" {
+		return m, nil
+	}
+	list, err := schemaList(m[key])
+	if err != nil {
+		return nil, err
+	}
+	for _, urn := range list.([]any) {
+		if !strings.EqualFold(urn.(string), ext.ID) {
+			return nil, fmt.Errorf("%w: the schemas in %s may name only %s, not %q", errBadValue, ext.ID, ext.ID, urn)
+		}
+	}
+	out := make(map[string]any, len(m)-1)
+	for k, v := range m {
+		if k != key {
+			out[k] = v
 		}
 	}
 	return out, nil

@@ -161,6 +161,10 @@ func (p *patcher) set(op patchKind, path attrPath, v any) *apiError {
 		if !ok && v != nil {
 			return badRequest(typeInvalidValue, "%s needs an object as its value", path.schema.ID)
 		}
+		m, err := extensionObject(path.schema, m)
+		if err != nil {
+			return inputError(err, true)
+		}
 		p.touch(path)
 		for _, k := range sortedKeys(m) {
 			a := find(path.schema.Attributes, k)

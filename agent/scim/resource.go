@@ -311,34 +311,39 @@ func renderGroup(g *groupView, base string) object {
 
 // projection is the attributes and excludedAttributes of a request.
 type projection struct {
+	// selects is set when attributes names anything, known or not: the
+	// answer then has only what include selects, and id and schemas.
+	selects bool
 	include []attrPath
 	exclude []attrPath
 }
 
 // parseProjection parses the comma-separated lists; names that are not
-// attributes of rt are ignored, as they select nothing.
+// attributes of rt (a filter among them) are ignored, as they select
+// nothing.
 func parseProjection(rt *resourceType, attributes, excluded string) projection {
 	var p projection
-	split := func(s string) []attrPath {
-		var out []attrPath
+	split := func(s string) (out []attrPath, named bool) {
 		for _, part := range strings.Split(s, ",") {
 			if strings.TrimSpace(part) == "" {
 				continue
 			}
+			named = true
 			if ap, err := parsePath(rt, part); err == nil && ap.filter == nil {
 				out = append(out, ap)
 			}
 		}
-		return out
+		return out, named
 	}
-	p.include, p.exclude = split(attributes), split(excluded)
+	p.include, p.selects = split(attributes)
+	p.exclude, _ = split(excluded)
 	return p
 }
 
 // apply returns res with only the requested attributes. id and schemas
 // are always kept.
 func (p projection) apply(rt *resourceType, res object) object {
-	if len(p.include) > 0 {
+	if p.selects {
 		out := object{"id": res["id"], "schemas": res["schemas"]}
 		for _, ap := range p.include {
 			copyPath(rt, out, res, ap)

@@ -3,7 +3,9 @@ package scim_test
 import (
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -476,4 +478,123 @@ func TestRestartAnswersFromTheKeptRoster(t *testing.T) {
 	require.Eventually(t, func() bool { return h.srv.Health().RosterReadAt.After(readAt) }, time.Minute, 5*time.Millisecond)
 	r = h.do(http.MethodGet, "/scim/v2/Users/"+scim.UserID("late@acme.test"), nil)
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+}
+
+// TestExtensionObjectWithItsSchemas: a client library that serializes an
+// extension on its own puts the extension's URN in a "schemas" member of
+// its object. In a POST, a PUT or a PATCH of the whole extension it is
+// accepted and not kept; one that names another schema is refused.
+func TestExtensionObjectWithItsSchemas(t *testing.T) {
+	be := newFakeBackend()
+	h := newHarness(t, be)
+	withSchemas := func(urn string, m map[string]any) map[string]any {
+		m["schemas"] = []any{urn}
+		return m
+	}
+
+	u := oktaUser("rita@acme.test", "rita@acme.test", "Rita", "Ray", "r1")
+	u["schemas"] = []string{scim.SchemaUser, scim.SchemaEnterpriseUser}
+	u[scim.SchemaEnterpriseUser] = withSchemas(scim.SchemaEnterpriseUser, map[string]any{"department": "Sales"})
+	r := h.do(http.MethodPost, "/scim/v2/Users", u)
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
+	assert.Equal(t, map[string]any{"department": "Sales"}, r.body[scim.SchemaEnterpriseUser])
+
+	ed := "/scim/v2/Users/" + scim.UserID("ed@acme.test")
+	tests := []struct {
+		name string
+		op   map[string]any
+		want func(t *testing.T, r response)
+	}{
+		{"add the Clay extension", map[string]any{"op": "add", "path": scim.SchemaClayUser,
+			"value": withSchemas(scim.SchemaClayUser, map[string]any{"role": "Viewer"})},
+			func(t *testing.T, r response) {
+				assert.Equal(t, "Viewer", ext(r)["role"])
+				assert.NotContains(t, ext(r), "schemas")
+				assert.Equal(t, roster.Viewer, be.role("ed@acme.test"))
+			}},
+		{"replace the enterprise extension", map[string]any{"op": "replace", "path": scim.SchemaEnterpriseUser,
+			"value": withSchemas(scim.SchemaEnterpriseUser, map[string]any{"costCenter": "42"})},
+			func(t *testing.T, r response) {
+				assert.Equal(t, map[string]any{"costCenter": "42"}, r.body[scim.SchemaEnterpriseUser])
+			}},
+		{"a path-less replace", map[string]any{"op": "replace", "value": map[string]any{
+			scim.SchemaEnterpriseUser: withSchemas(scim.SchemaEnterpriseUser, map[string]any{"division": "North"})}},
+			func(t *testing.T, r response) {
+				assert.Equal(t, map[string]any{"costCenter": "42", "division": "North"}, r.body[scim.SchemaEnterpriseUser])
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.do(http.MethodPatch, ed, patchOps(tt.op))
+			require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+			tt.want(t, r)
+			tt.want(t, h.do(http.MethodGet, ed, nil))
+		})
+	}
+
+	// schemas that name another schema, or are not a list of URNs
+	for _, bad := range []any{[]any{scim.SchemaUser}, "x"} {
+		op := map[string]any{"op": "add", "path": scim.SchemaEnterpriseUser,
+			"value": map[string]any{"schemas": bad, "department": "Ops"}}
+		requireError(t, h.do(http.MethodPatch, ed, patchOps(op)), http.StatusBadRequest, "invalidValue")
+		u := oktaUser("sam@acme.test", "sam@acme.test", "Sam", "Stone", "s1")
+		u[scim.SchemaEnterpriseUser] = map[string]any{"schemas": bad, "department": "Ops"}
+		requireError(t, h.do(http.MethodPost, "/scim/v2/Users", u), http.StatusBadRequest, "invalidValue")
+	}
+	assert.False(t, be.present("sam@acme.test"))
+}
+
+// TestAttributesThatSelectNothing: names in attributes that are not
+// attributes of the resource (a filter among them) select nothing, so a
+// list of only such names answers id and schemas; an empty list selects
+// the default set.
+func TestAttributesThatSelectNothing(t *testing.T) {
+	h := newHarness(t, newFakeBackend())
+	ann := scim.UserID("ann@acme.test")
+	keys := func(m map[string]any) []string {
+		out := make([]string, 0, len(m))
+		for k := range m {
+			out = append(out, k)
+		}
+		sort.Strings(out)
+		return out
+	}
+	tests := []struct {
+		name, path string
+		want       []string
+	}{
+		{"an unknown name", "/scim/v2/Users?attributes=nickname2", []string{"id", "schemas"}},
+		{"a filter", "/scim/v2/Users?attributes=" + url.QueryEscape(`emails[type eq "work"]`), []string{"id", "schemas"}},
+		{"an unknown name and a known one", "/scim/v2/Users?attributes=nickname2,userName", []string{"id", "schemas", "userName"}},
+		{"one user", "/scim/v2/Users/" + ann + "?attributes=nickname2", []string{"id", "schemas"}},
+		{"a group", "/scim/v2/Groups?attributes=nickname2", []string{"id", "schemas"}},
+		{"a search", "/scim/v2/Users/.search", []string{"id", "schemas"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r response
+			if strings.HasSuffix(tt.path, ".search") {
+				r = h.do(http.MethodPost, tt.path, search(map[string]any{"attributes": []string{"nickname2"}}))
+			} else {
+				r = h.do(http.MethodGet, tt.path, nil)
+			}
+			require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+			list := []map[string]any{r.body}
+			if !strings.Contains(tt.path, "/Users/"+ann) {
+				list = resources(t, r)
+			}
+			require.NotEmpty(t, list)
+			for _, res := range list {
+				assert.Equal(t, tt.want, keys(res))
+			}
+		})
+	}
+
+	// an empty list, or one of blanks, selects the default set
+	for _, q := range []string{"attributes=", "attributes=" + url.QueryEscape(" , ")} {
+		r := h.do(http.MethodGet, "/scim/v2/Users/"+ann+"?"+q, nil)
+		require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+		assert.Contains(t, r.body, "userName", q)
+		assert.Contains(t, r.body, "meta", q)
+	}
 }
