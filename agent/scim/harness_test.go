@@ -46,6 +46,9 @@ type fakeBackend struct {
 	rosters   int
 	// panicOn makes the mutation "op email" panic.
 	panicOn string
+	// inviteErr, when set, makes an invitation fail when it returns an
+	// error, as the page's error would (no seat left, for example).
+	inviteErr func(email string, role roster.Role) error
 }
 
 func newFakeBackend() *fakeBackend {
@@ -118,6 +121,12 @@ func (b *fakeBackend) Invite(ctx context.Context, _ scim.Request, email string, 
 		res.Action, res.Err, res.Detail = core.Refused, err, err.Error()
 		return res, nil
 	}
+	if b.inviteErr != nil {
+		if err := b.inviteErr(email, role); err != nil {
+			res.Action, res.Err, res.Detail = core.Failed, err, err.Error()
+			return res, nil
+		}
+	}
 	if m, ok := b.members[email]; ok {
 		res.Action, res.Before.Member = core.AlreadyMember, &m
 		return res, nil
@@ -184,13 +193,11 @@ func (b *fakeBackend) SetRole(ctx context.Context, _ scim.Request, email string,
 		}
 		m.Role = role
 		b.members[email] = m
-	} else if i, ok := b.invites[email]; ok {
-		if i.Role == role {
-			res.Action = core.Unchanged
-			return res, nil
-		}
-		i.Role = role
-		b.invites[email] = i
+	} else if _, ok := b.invites[email]; ok {
+		// as the page: an invitation's role cannot be changed
+		err := fmt.Errorf("%w: no member with this email (there is a pending invitation)", errNoSuchMember)
+		res.Action, res.Err, res.Detail = core.Failed, err, err.Error()
+		return res, nil
 	} else {
 		err := fmt.Errorf("%w: %s is not in the workspace", core.ErrNotVerified, email)
 		res.Action, res.Err, res.Detail = core.Failed, err, err.Error()
@@ -199,6 +206,41 @@ func (b *fakeBackend) SetRole(ctx context.Context, _ scim.Request, email string,
 	b.acts[what+" "+string(role)]++
 	res.Action = core.RoleChanged
 	return res, nil
+}
+
+// errNoSuchMember is the fake's failure of a role change of someone who
+// is no member.
+var errNoSuchMember = errors.New("no such member")
+
+func (b *fakeBackend) Revoke(ctx context.Context, _ scim.Request, email string) (core.Result, error) {
+	what := "revoke " + email
+	if err := b.enter(ctx, what); err != nil {
+		return core.Result{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	res := core.Result{Email: email}
+	if err := b.refuse[email]; err != nil {
+		res.Action, res.Err, res.Detail = core.Failed, err, err.Error()
+		return res, nil
+	}
+	i, ok := b.invites[email]
+	if !ok {
+		res.Action = core.AlreadyAbsent
+		return res, nil
+	}
+	delete(b.invites, email)
+	b.acts[what]++
+	res.Action, res.Before.Invitation = core.RevokedInvitation, &i
+	return res, nil
+}
+
+// invitation returns the pending invitation of email, if any.
+func (b *fakeBackend) invitation(email string) (roster.Invitation, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i, ok := b.invites[email]
+	return i, ok
 }
 
 func (b *fakeBackend) callCount(what string) int {
