@@ -235,6 +235,24 @@ func (b *fakeBackend) Revoke(ctx context.Context, _ scim.Request, email string) 
 	return res, nil
 }
 
+// setInviteErr sets inviteErr.
+func (b *fakeBackend) setInviteErr(f func(email string, role roster.Role) error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.inviteErr = f
+}
+
+// setRefuse makes every action on email fail with err (nil: no more).
+func (b *fakeBackend) setRefuse(email string, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err == nil {
+		delete(b.refuse, email)
+		return
+	}
+	b.refuse[email] = err
+}
+
 // invitation returns the pending invitation of email, if any.
 func (b *fakeBackend) invitation(email string) (roster.Invitation, bool) {
 	b.mu.Lock()
@@ -297,6 +315,12 @@ type harness struct {
 // newHarness starts a server on a new state file; mods change the config.
 func newHarness(t testing.TB, be *fakeBackend, mods ...func(*scim.Config)) *harness {
 	t.Helper()
+	cfg, logs := harnessConfig(t, be, mods...)
+	return startHarness(t, be, cfg, logs)
+}
+
+// harnessConfig returns the config of newHarness and its observed log.
+func harnessConfig(t testing.TB, be *fakeBackend, mods ...func(*scim.Config)) (scim.Config, *observer.ObservedLogs) {
 	core, logs := observer.New(zap.DebugLevel)
 	cfg := scim.Config{
 		Backend:      be,
@@ -311,13 +335,23 @@ func newHarness(t testing.TB, be *fakeBackend, mods ...func(*scim.Config)) *harn
 	for _, m := range mods {
 		m(&cfg)
 	}
-	return startHarness(t, be, cfg, logs)
+	return cfg, logs
 }
 
 func startHarness(t testing.TB, be *fakeBackend, cfg scim.Config, logs *observer.ObservedLogs) *harness {
 	t.Helper()
+	return startHarnessWith(t, be, cfg, logs, nil)
+}
+
+// startHarnessWith is startHarness; prepare, when set, gets the server
+// before its worker starts.
+func startHarnessWith(t testing.TB, be *fakeBackend, cfg scim.Config, logs *observer.ObservedLogs, prepare func(*scim.Server)) *harness {
+	t.Helper()
 	srv, err := scim.New(cfg)
 	require.NoError(t, err)
+	if prepare != nil {
+		prepare(srv)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, srv: srv, handler: srv.Handler(), be: be, cfg: cfg, logs: logs, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- srv.Run(ctx) }()
