@@ -83,6 +83,10 @@ func TestBadRequestsGetSCIMErrors(t *testing.T) {
 		{"PATCH groups", http.MethodPatch, ed, patchOps(map[string]any{"op": "add", "path": "groups", "value": []any{map[string]any{"value": "role-admin"}}}), nil, 400, "mutability"},
 		{"PATCH pending", http.MethodPatch, ed, patchOps(map[string]any{"op": "replace", "path": scim.SchemaClayUser + ":pending", "value": true}), nil, 400, "mutability"},
 		{"PATCH remove userName", http.MethodPatch, ed, patchOps(map[string]any{"op": "remove", "path": "userName"}), nil, 400, "invalidValue"},
+		{"PATCH remove active", http.MethodPatch, ed, patchOps(map[string]any{"op": "remove", "path": "active"}), nil, 400, "mutability"},
+		{"PATCH active null", http.MethodPatch, ed, patchOps(map[string]any{"op": "replace", "value": map[string]any{"active": nil}}), nil, 400, "mutability"},
+		{"PATCH remove role", http.MethodPatch, ed, patchOps(map[string]any{"op": "remove", "path": scim.SchemaClayUser + ":role"}), nil, 400, "mutability"},
+		{"PATCH role null", http.MethodPatch, ed, patchOps(map[string]any{"op": "replace", "value": map[string]any{scim.SchemaClayUser: map[string]any{"role": nil}}}), nil, 400, "mutability"},
 		{"PATCH unknown role", http.MethodPatch, ed, patchOps(map[string]any{"op": "replace", "path": scim.SchemaClayUser + ":role", "value": "Boss"}), nil, 400, "invalidValue"},
 		{"PUT unknown user", http.MethodPut, "/scim/v2/Users/nobody", user(func(map[string]any) {}), nil, 404, ""},
 		{"PATCH unknown user", http.MethodPatch, "/scim/v2/Users/nobody", patchOps(map[string]any{"op": "replace", "path": "active", "value": false}), nil, 404, ""},
@@ -112,8 +116,18 @@ func TestBadRequestsGetSCIMErrors(t *testing.T) {
 		{"method on user", http.MethodPost, ed, nil, nil, 405, ""},
 		{"method on discovery", http.MethodPost, "/scim/v2/ServiceProviderConfig", nil, nil, 405, ""},
 		{"bulk", http.MethodPost, "/scim/v2/Bulk", `{}`, nil, 501, ""},
+		{"search at the root", http.MethodPost, "/scim/v2/.search", search(map[string]any{"filter": `userName eq "ed@acme.test"`}), nil, 501, ""},
+		{"search at the root with GET", http.MethodGet, "/scim/v2/.search", nil, nil, 405, ""},
+		{"search with GET", http.MethodGet, "/scim/v2/Users/.search", nil, nil, 405, ""},
+		{"search without schemas", http.MethodPost, "/scim/v2/Users/.search", map[string]any{"filter": `userName eq "ed@acme.test"`}, nil, 400, "invalidSyntax"},
+		{"search with another member", http.MethodPost, "/scim/v2/Users/.search", search(map[string]any{"query": "ed"}), nil, 400, "invalidSyntax"},
+		{"search bad filter", http.MethodPost, "/scim/v2/Users/.search", search(map[string]any{"filter": `userName co "ed"`}), nil, 400, "invalidFilter"},
+		{"search filter not a string", http.MethodPost, "/scim/v2/Groups/.search", search(map[string]any{"filter": 7}), nil, 400, "invalidFilter"},
+		{"search bad count", http.MethodPost, "/scim/v2/Users/.search", search(map[string]any{"count": "ten"}), nil, 400, "invalidValue"},
+		{"search fractional startIndex", http.MethodPost, "/scim/v2/Users/.search", search(map[string]any{"startIndex": 1.5}), nil, 400, "invalidValue"},
+		{"search attributes not a list", http.MethodPost, "/scim/v2/Users/.search", search(map[string]any{"attributes": "userName"}), nil, 400, "invalidValue"},
 		{"group PUT without name", http.MethodPut, "/scim/v2/Groups/role-admin", map[string]any{"schemas": []string{scim.SchemaGroup}}, nil, 400, "invalidValue"},
-		{"group PUT renamed", http.MethodPut, "/scim/v2/Groups/role-admin", map[string]any{"schemas": []string{scim.SchemaGroup}, "displayName": "Admins"}, nil, 400, "mutability"},
+		{"group PATCH of another id", http.MethodPatch, "/scim/v2/Groups/role-admin", patchOps(map[string]any{"op": "replace", "value": map[string]any{"id": "role-viewer", "displayName": "Admins"}}), nil, 400, "mutability"},
 		{"group member not a user", http.MethodPut, "/scim/v2/Groups/role-admin", map[string]any{"schemas": []string{scim.SchemaGroup}, "displayName": "Clay Admin",
 			"members": []any{map[string]any{"display": "x"}}}, nil, 400, "invalidValue"},
 	}
@@ -221,8 +235,8 @@ func TestRateLimit(t *testing.T) {
 		h.do(http.MethodGet, "/scim/v2/Users", nil, "Authorization", "Bearer guess", "X-Forwarded-For", "1.2.3.4")
 	}
 	requireError(t, h.do(http.MethodGet, "/scim/v2/Users", nil, "Authorization", "Bearer guess"), http.StatusTooManyRequests, "")
-	// Health is not limited.
-	assert.Equal(t, http.StatusOK, h.health().Code)
+	// Health is not limited (and is ready once the first roster is read).
+	require.Eventually(t, func() bool { return h.health().Code == http.StatusOK }, time.Minute, 5*time.Millisecond)
 }
 
 func TestDiscovery(t *testing.T) {
@@ -301,7 +315,8 @@ func TestUserListPagingAndProjection(t *testing.T) {
 	r := h.do(http.MethodGet, "/scim/v2/Users?attributes=userName,name.givenName,"+url.QueryEscape(scim.SchemaClayUser+":role")+"&filter="+url.QueryEscape(`id eq "`+scim.UserID("ann@acme.test")+`"`), nil)
 	got := resources(t, r)
 	require.Len(t, got, 1)
-	assert.ElementsMatch(t, []string{"id", "schemas", "userName", scim.SchemaClayUser}, keys(got[0]))
+	assert.ElementsMatch(t, []string{"id", "schemas", "userName", "name", scim.SchemaClayUser}, keys(got[0]))
+	assert.Equal(t, map[string]any{"givenName": "Ann"}, got[0]["name"], "the derived name is selected like a stored one")
 	assert.Equal(t, map[string]any{"role": "Admin"}, got[0][scim.SchemaClayUser])
 
 	r = h.do(http.MethodGet, "/scim/v2/Users/"+scim.UserID("ann@acme.test")+"?excludedAttributes=emails,meta,id", nil)
@@ -424,6 +439,11 @@ func TestNewChecksConfig(t *testing.T) {
 		{"bad role", func(c *scim.Config) { c.DefaultRole = "Owner" }},
 		{"negative breaker", func(c *scim.Config) { c.MaxRemovalsPerHour = -1 }},
 		{"bad email source", func(c *scim.Config) { c.EmailFrom = 7 }},
+		{"role map to an unknown role", func(c *scim.Config) { c.RoleMap = map[string]roster.Role{"Admin": "Owner"} }},
+		{"role map of an empty name", func(c *scim.Config) { c.RoleMap = map[string]roster.Role{" ": roster.Admin} }},
+		{"role map of one name twice", func(c *scim.Config) {
+			c.RoleMap = map[string]roster.Role{"Admin": roster.Admin, "admin ": roster.Viewer}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

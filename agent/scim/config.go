@@ -163,6 +163,16 @@ type Config struct {
 	// MiB): past it, the oldest entries go first. Only requests that
 	// showed the token are logged.
 	RequestLogMaxBytes int64
+	// RoleMap maps the app roles a client sends in a user's roles
+	// attribute (Microsoft Entra's, by value or display, ignoring case) to
+	// Clay roles. When set, a POST, PUT or PATCH that sets roles sets the
+	// Clay role: the primary role's, else the one role they all map to; a
+	// role the map does not name is 400 invalidValue. When empty, roles
+	// are kept as attributes and not acted on.
+	RoleMap map[string]roster.Role
+
+	// roleNames lists RoleMap's app roles as given, for error details.
+	roleNames string
 }
 
 // ErrAlreadyRunning is returned by Run when the worker is already running.
@@ -227,6 +237,9 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("default role: %v", err)
 	}
 	c.DefaultRole = role
+	if c.RoleMap, c.roleNames, err = normalizeRoleMap(c.RoleMap); err != nil {
+		return c, err
+	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}

@@ -26,7 +26,12 @@
 // name, emails, externalId, displayName, the other core and enterprise
 // attributes) and the state last known in Clay (active, pending, role).
 // Users first seen on the Team page get userName and a work email equal to
-// their address and the page's name as displayName.
+// their address and the page's name as displayName. A user whose stored
+// attributes have no name shows one derived from its displayName, else its
+// address (splitName): the last word is the family name and the rest the
+// given name; "Family, Given" and names in CJK scripts put the family name
+// first; a name of one word is both; an address's local part is split on
+// ".", "_" and "-". A PATCH of one part of a derived name keeps the others.
 //
 // Groups are fixed, one per Clay role: "Clay Admin" (id role-admin),
 // "Clay Editor" (role-editor), "Clay Viewer" (role-viewer) and
@@ -41,7 +46,9 @@
 // changes nothing). The groups the client put a user in count while the
 // user's role is the one they call for; once the role is changed
 // otherwise (on the page, through the role attribute), the user is in the
-// group of its role alone. Groups cannot be created, renamed or deleted.
+// group of its role alone. Groups cannot be created or deleted; a rename
+// (a PATCH or PUT with another displayName, as Okta sends for the groups
+// it pushes) is answered as a success and ignored.
 //
 // A member's role is set on the Team page in place. A pending
 // invitation's role cannot be: the service revokes the invitation and
@@ -54,18 +61,26 @@
 // says the user has no invitation, and it is logged as an error (both
 // invitations are in the audit log as failed).
 //
+// With Config.RoleMap, the app roles of a user's roles attribute
+// (Microsoft Entra's) set the Clay role too: the primary one's, else the
+// one they all map to; an app role the map does not name is 400
+// invalidValue. Without it, roles are kept and not acted on.
+//
 // # Requests
 //
 //	GET    /Users, /Users/{id}     read from the store (see Reads)
+//	POST   /Users/.search          as GET /Users, the SearchRequest being the query
 //	POST   /Users                  invite the Clay address with the extension's role, else DefaultRole;
 //	                               with active false, only keep the resource
 //	PATCH  /Users/{id}             active false: offboard; active true on an inactive user: invite again;
-//	                               the extension's role on an active user: set the role (a pending
-//	                               invitation's: revoke it and invite again with the role);
+//	                               the extension's role (or a mapped app role) on an active user: set the
+//	                               role (a pending invitation's: revoke it and invite again with the
+//	                               role); removing active or the role: 400 mutability;
 //	                               other attributes: kept, no action
 //	PUT    /Users/{id}             as PATCH, for the whole resource; an absent active changes nothing
 //	DELETE /Users/{id}             offboard, then remove the resource (404 after)
 //	GET    /Groups, /Groups/{id}   the role groups
+//	POST   /Groups/.search         as GET /Groups
 //	PATCH  /Groups/{id}, PUT       set roles as above; 204 for PATCH, 200 with the group for PUT
 //	POST   /Groups                 409 uniqueness for a role group's name (200 with the group in
 //	                               ConflictReturnExisting mode), else 400 mutability
@@ -85,10 +100,11 @@
 // an add or replace whose filter matches no value adds one. Entra's
 // periodic PATCH of active true on an active user does nothing.
 //
-// Filters: userName, externalId, id, emails.value and
-// emails[type eq "…"].value for users, displayName and id for groups,
-// each with eq only (attribute names and operator in any case); anything
-// else is 400 invalidFilter. Paging is 1-based with startIndex and count
+// Filters: userName, externalId, id, emails.value (or emails) and
+// emails[type eq "…"].value for users, displayName, id and externalId for
+// groups, each with eq only (attribute names and operator in any case);
+// anything else, an unquoted value included, is 400 invalidFilter. Email
+// addresses compare ignoring case whatever the attribute. Paging is 1-based with startIndex and count
 // (default 100, at most 200, 0 allowed); attributes and
 // excludedAttributes select what is returned (id and schemas always).
 // Every resource has meta.location (from Config.BaseURL, else from the
@@ -104,9 +120,13 @@
 // the background, after the queued actions), and whenever it is idle and
 // the roster is older than MaxRosterAge. A read that finds the roster
 // older than that is answered from it at once and asks the worker for a
-// new one; only the first read after a start, with no roster yet, waits
-// for one. So no browser work happens on a read's path, and reads meet
-// the identity providers' time limits (Okta's test suite allows 600 ms).
+// new one. The store keeps when its roster was read, so after a restart
+// reads are answered at once from the kept roster while the worker reads
+// it again; only the first read of a first start, with an empty store,
+// waits for one, and /healthz is unavailable until then. So no browser
+// work happens on a read's path, and reads meet the identity providers'
+// time limits (Okta's test suite allows 600 ms). Reads carry the kept
+// roster's age in seconds in RosterAgeHeader.
 // Mutations judge the user's state by the same rule; the flows check the
 // page again when they act. A roster read that failed answers with the
 // failure for 10 seconds before one is tried again.
@@ -171,9 +191,10 @@
 //
 //	400 invalidSyntax   bad JSON, not an object, unknown attribute in a body, bad PatchOp
 //	400 invalidPath     unknown attribute or bad path in a PATCH operation
-//	400 invalidValue    wrong type, unknown role, no address to invite, bad startIndex or count
+//	400 invalidValue    wrong type, unknown role or app role, no address to invite, bad startIndex or count
 //	400 invalidFilter   a filter other than the supported ones
-//	400 mutability      a read-only attribute changed, a group created, renamed or deleted
+//	400 mutability      a read-only attribute changed, active or the role removed, a group created
+//	                    or deleted
 //	400 noTarget        remove without a path
 //	401                 no or wrong bearer token (with WWW-Authenticate: Bearer)
 //	403                 an action refused by a safety rule (core.ErrRefused: the signed-in
@@ -184,7 +205,7 @@
 //	412                 If-Match names another version
 //	413                 body larger than MaxBody
 //	429                 rate limit (with Retry-After)
-//	501                 /Bulk
+//	501                 /Bulk, /.search at the root
 //	502                 the action failed on the page: not verified (core.ErrNotVerified),
 //	                    the page changed (ErrPageChanged), the page showed an error
 //	503                 the action or roster read outlasted MutationWait, the breaker is open,

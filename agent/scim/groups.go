@@ -61,6 +61,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, e)
 		return
 	}
+	s.setRosterAge(w)
 	views, e := s.loadGroups()
 	if e != nil {
 		s.writeError(w, r, e)
@@ -93,6 +94,7 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, id string) {
 		s.writeError(w, r, e)
 		return
 	}
+	s.setRosterAge(w)
 	views, e := s.loadGroups()
 	if e != nil {
 		s.writeError(w, r, e)
@@ -359,17 +361,16 @@ func (s *Server) membershipOf(q *queuer, r *http.Request, g roleGroup) (*members
 }
 
 // checkGroupDoc refuses changes to the read-only attributes of the group
-// g: after is the document asked for, before the current one.
+// g: after is the document asked for, before the current one. A new
+// displayName is not refused but ignored: the group keeps the role's name
+// (Okta renames the groups it pushes, with or without members, and RFC
+// 7644 §3.5.1 ignores read-only values in a PUT).
 func checkGroupDoc(g roleGroup, before, after map[string]any) error {
 	if v, ok := after["id"]; ok && v != g.ID {
 		return badRequest(typeMutability, "id is read-only")
 	}
 	if _, ok := after["meta"]; ok && !reflect.DeepEqual(before["meta"], after["meta"]) {
 		return badRequest(typeMutability, "meta is read-only")
-	}
-	name, _ := after["displayName"].(string)
-	if !strings.EqualFold(strings.TrimSpace(name), g.Name) {
-		return badRequest(typeMutability, "displayName is read-only: the group of the role %s is %q", g.Role, g.Name)
 	}
 	return nil
 }

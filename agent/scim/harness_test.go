@@ -49,6 +49,10 @@ type fakeBackend struct {
 	// inviteErr, when set, makes an invitation fail when it returns an
 	// error, as the page's error would (no seat left, for example).
 	inviteErr func(email string, role roster.Role) error
+	// rosterGate, when set, holds every roster read until it is closed;
+	// rosterHeld receives a value as each held read begins.
+	rosterGate chan struct{}
+	rosterHeld chan struct{}
 }
 
 func newFakeBackend() *fakeBackend {
@@ -70,7 +74,20 @@ func (b *fakeBackend) addMember(email, name string, role roster.Role, you bool) 
 	b.members[email] = roster.Member{Name: name, Email: email, Role: role, You: you}
 }
 
-func (b *fakeBackend) Roster(context.Context) (*roster.Roster, error) {
+func (b *fakeBackend) Roster(ctx context.Context) (*roster.Roster, error) {
+	b.mu.Lock()
+	gate, held := b.rosterGate, b.rosterHeld
+	b.mu.Unlock()
+	if gate != nil {
+		if held != nil {
+			held <- struct{}{}
+		}
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.rosters++
@@ -467,6 +484,15 @@ func patchOps(ops ...map[string]any) map[string]any {
 		list[i] = o
 	}
 	return map[string]any{"schemas": []string{scim.MessagePatchOp}, "Operations": list}
+}
+
+// search returns a SearchRequest with the members of m.
+func search(m map[string]any) map[string]any {
+	out := map[string]any{"schemas": []string{scim.MessageSearchRequest}}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 func ext(r response) map[string]any {

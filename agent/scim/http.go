@@ -47,12 +47,14 @@ const (
 	routeUsersReplace  route = "users.replace"
 	routeUsersPatch    route = "users.patch"
 	routeUsersDelete   route = "users.delete"
+	routeUsersSearch   route = "users.search"
 	routeGroupsList    route = "groups.list"
 	routeGroupsGet     route = "groups.get"
 	routeGroupsCreate  route = "groups.create"
 	routeGroupsReplace route = "groups.replace"
 	routeGroupsPatch   route = "groups.patch"
 	routeGroupsDelete  route = "groups.delete"
+	routeGroupsSearch  route = "groups.search"
 	routeDiscovery     route = "discovery"
 	routeUnknown       route = "unknown"
 )
@@ -518,6 +520,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, c *call) {
 			s.createUser(w, r)
 		case id == "":
 			s.methodNotAllowed(w, r, http.MethodGet, http.MethodPost)
+		case id == searchEndpoint && r.Method == http.MethodPost:
+			set(routeUsersSearch)
+			s.search(w, r, s.listUsers)
+		case id == searchEndpoint:
+			s.methodNotAllowed(w, r, http.MethodPost)
 		case r.Method == http.MethodGet:
 			set(routeUsersGet)
 			s.getUser(w, r, id)
@@ -543,6 +550,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, c *call) {
 			s.createGroup(w, r)
 		case id == "":
 			s.methodNotAllowed(w, r, http.MethodGet, http.MethodPost)
+		case id == searchEndpoint && r.Method == http.MethodPost:
+			set(routeGroupsSearch)
+			s.search(w, r, s.listGroups)
+		case id == searchEndpoint:
+			s.methodNotAllowed(w, r, http.MethodPost)
 		case r.Method == http.MethodGet:
 			set(routeGroupsGet)
 			s.getGroup(w, r, id)
@@ -567,6 +579,13 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, c *call) {
 		s.discovery(w, r, strings.ToLower(resource), id)
 	case "bulk":
 		s.writeError(w, r, newError(http.StatusNotImplemented, typeNone, "bulk operations are not supported"))
+	case searchEndpoint:
+		if r.Method != http.MethodPost {
+			s.methodNotAllowed(w, r, http.MethodPost)
+			return
+		}
+		s.writeError(w, r, newError(http.StatusNotImplemented, typeNone,
+			"a search across resource types is not supported: POST /Users/.search or /Groups/.search"))
 	default:
 		s.writeError(w, r, notFound("no such endpoint %q", r.URL.Path))
 	}

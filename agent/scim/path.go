@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -202,6 +203,10 @@ func parseLiteral(s string) (any, string, error) {
 	case hasPrefixFold(s, "false") && !nameChar(rune(at(s, 5))):
 		return false, s[5:], nil
 	}
+	word, _, _ := strings.Cut(s, " ")
+	if word = strings.TrimRight(word, "])"); word != "" {
+		return nil, "", pathError("the value %s is not quoted: write it as a JSON string, %s (or give true or false)", word, strconv.Quote(word))
+	}
 	return nil, "", pathError("the value must be a quoted string, true or false")
 }
 
@@ -218,6 +223,10 @@ func parseFilter(rt *resourceType, s string) (filter, error) {
 	p, err := parsePath(rt, s[:end])
 	if err != nil {
 		return filter{}, err
+	}
+	if p.attr != nil && p.sub == nil && p.attr.Type == typeComplex && p.attr.MultiValued {
+		// emails eq "…" compares the values (RFC 7644 §3.4.2.2)
+		p.sub = p.attr.sub("value")
 	}
 	target := p.attr
 	if p.sub != nil {

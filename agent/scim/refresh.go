@@ -3,6 +3,8 @@ package scim
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -45,8 +47,9 @@ const rosterRetry = 10 * time.Second
 // older than MaxRosterAge is read again through the worker, in the
 // background: the request is answered from the kept one at once, so that
 // reads never wait for the browser (the worker also reads the roster again
-// on its own whenever it is idle and the roster is that old). Only the
-// first read after a start, with no roster yet, waits for one.
+// on its own whenever it is idle and the roster is that old). After a
+// restart the roster the store kept is the kept one; only the first read
+// of a first start, with no roster yet, waits for one.
 func (s *Server) ensureFresh(ctx context.Context) *apiError {
 	s.mu.Lock()
 	now := s.now()
@@ -71,6 +74,23 @@ func (s *Server) ensureFresh(ctx context.Context) *apiError {
 	s.mu.Unlock()
 	s.wakeWorker()
 	return s.awaitRoster(ctx, r)
+}
+
+// RosterAgeHeader is set on the answers to reads: how old, in whole
+// seconds, the kept roster they were answered from is. After a restart
+// reads are answered at once from the roster the store kept, while the
+// worker reads it again.
+const RosterAgeHeader = "X-Roster-Age"
+
+// setRosterAge sets RosterAgeHeader on w.
+func (s *Server) setRosterAge(w http.ResponseWriter) {
+	s.mu.Lock()
+	at := s.rosterAt
+	s.mu.Unlock()
+	if at.IsZero() {
+		return
+	}
+	w.Header().Set(RosterAgeHeader, strconv.FormatInt(int64(max(0, s.now().Sub(at))/time.Second), 10))
 }
 
 // awaitRoster waits for the roster read r, at most MutationWait.
@@ -107,11 +127,12 @@ func (s *Server) refresh(ctx context.Context) error {
 	if err == nil && ro == nil {
 		err = fmt.Errorf("%w: no roster", errUnexpected)
 	}
+	at := s.now()
 	if err == nil {
-		storeErr = s.st.replaceRoster(ro, s.now())
+		storeErr = s.st.replaceRoster(ro, at)
 		err = storeErr
 	}
-	s.endRefresh(r, err)
+	s.endRefresh(r, at, err)
 	if err != nil {
 		s.log.Warn("reading the Clay roster failed", zap.Error(err))
 	} else {
@@ -120,16 +141,16 @@ func (s *Server) refresh(ctx context.Context) error {
 	return storeErr
 }
 
-// endRefresh records how a roster read ended and answers the requests
-// waiting for the round r (nil: none).
-func (s *Server) endRefresh(r *refreshRound, err error) {
+// endRefresh records how a roster read that ended at ended went and
+// answers the requests waiting for the round r (nil: none).
+func (s *Server) endRefresh(r *refreshRound, ended time.Time, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.busyOp, s.busyWhat, s.busySince = "", "", time.Time{}
 	if err != nil {
-		s.rosterErr, s.rosterErrAt = err, s.now()
+		s.rosterErr, s.rosterErrAt = err, ended
 	} else {
-		s.rosterAt, s.rosterErr = s.now(), nil
+		s.rosterAt, s.rosterErr = ended, nil
 	}
 	if r != nil {
 		r.err = err

@@ -228,9 +228,11 @@ func userDoc(r *userRecord, base string) map[string]any {
 }
 
 // renderUser returns the record as a SCIM resource, base being the URL of
-// /scim/v2.
+// /scim/v2. A user whose stored attributes have no name shows the one
+// derived from its displayName or address (derivedName).
 func renderUser(r *userRecord, base string) object {
 	doc := userDoc(r, base)
+	withName(doc, r)
 	doc["meta"] = map[string]any{
 		"resourceType": "User",
 		"created":      r.Created.UTC().Format(timeFormat),

@@ -152,16 +152,27 @@ func complexAttr(name, desc string, multi bool, mut mutability, subs ...attribut
 		Mutability: mut, Returned: returnedDefault, Uniqueness: uniqueNone, SubAttributes: subs}
 }
 
+// Reference types that name no resource type (RFC 7643 §7).
+const (
+	referenceExternal = "external"
+	referenceURI      = "uri"
+)
+
 func ref(name, desc string, mut mutability, types ...string) attribute {
 	return attribute{Name: name, Type: typeReference, Description: desc, CaseExact: true,
 		Mutability: mut, Returned: returnedDefault, Uniqueness: uniqueNone, ReferenceTypes: types}
 }
 
 // multiValue is the sub-attributes shared by emails, phoneNumbers, ims,
-// photos and x509Certificates (RFC 7643 §2.4), with a value of type t.
+// photos and x509Certificates (RFC 7643 §2.4), with a value of type t. A
+// value of type reference refers to external resources (photos' URLs,
+// RFC 7643 §8.7.1).
 func multiValue(name, desc string, t attrType, types ...string) attribute {
 	value := str("value", "The attribute's significant value.", readWrite, false)
 	value.Type = t
+	if t == typeReference {
+		value.ReferenceTypes = []string{referenceExternal}
+	}
 	typ := str("type", "A label indicating the attribute's function.", readWrite, false)
 	typ.CanonicalValues = types
 	return complexAttr(name, desc, true, readWrite,
@@ -183,7 +194,7 @@ func common() []attribute {
 			str("resourceType", "The name of the resource type.", readOnly, true),
 			attribute{Name: "created", Type: typeDateTime, Description: "When the resource was added.", Mutability: readOnly, Returned: returnedDefault, Uniqueness: uniqueNone},
 			attribute{Name: "lastModified", Type: typeDateTime, Description: "When the resource was last changed.", Mutability: readOnly, Returned: returnedDefault, Uniqueness: uniqueNone},
-			ref("location", "The URI of the resource.", readOnly, "uri"),
+			ref("location", "The URI of the resource.", readOnly, referenceURI),
 			str("version", "The version (weak ETag) of the resource.", readOnly, true),
 		),
 	}
@@ -212,7 +223,7 @@ var userSchema = func() *schema {
 		),
 		str("displayName", "The name of the user, suitable for display.", readWrite, false),
 		str("nickName", "The casual way to address the user.", readWrite, false),
-		ref("profileUrl", "A URI of the user's online profile.", readWrite, "external"),
+		ref("profileUrl", "A URI of the user's online profile.", readWrite, referenceExternal),
 		str("title", "The user's title.", readWrite, false),
 		str("userType", "The relationship between the organization and the user.", readWrite, false),
 		str("preferredLanguage", "The user's preferred written or spoken language.", readWrite, false),
@@ -281,7 +292,7 @@ var claySchema = func() *schema {
 }()
 
 var groupSchema = func() *schema {
-	displayName := str("displayName", "The name of the group; one group per Clay role, fixed.", readOnly, false)
+	displayName := str("displayName", "The name of the group; one group per Clay role, fixed: a new name is accepted and ignored.", readOnly, false)
 	displayName.Required, displayName.Uniqueness = true, uniqueServer
 	value := str("value", "The id of the member.", immutable, true)
 	return &schema{

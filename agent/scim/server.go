@@ -62,6 +62,9 @@ func New(cfg Config) (*Server, error) {
 		waiters: map[uint64]*waiter{},
 		wake:    make(chan struct{}, 1),
 		closed:  make(chan struct{}),
+		// the roster a previous process kept answers reads at once; the
+		// worker reads it again first thing
+		rosterAt: st.rosterAt,
 	}
 	removals, depth, err := st.removalsAndDepth(cfg.Now().Add(-breakerWindow))
 	if err != nil {
@@ -160,8 +163,9 @@ func (h Health) OK() bool { return h.Status == HealthOK }
 
 // Health returns the service's state. It is unavailable when the server
 // is closed, the worker is not running or has been busy with one thing
-// for longer than StuckAfter, the breaker is open, or the last roster
-// read failed.
+// for longer than StuckAfter, the breaker is open, the last roster read
+// failed, or no roster was ever read (a first start, with an empty store,
+// before its first roster read).
 func (s *Server) Health() Health {
 	now := s.now()
 	open, removals := s.breaker.open(now)
@@ -207,6 +211,9 @@ func (s *Server) Health() Health {
 	case h.RosterError != "":
 		h.Reason = "the last roster read failed: " + h.RosterError
 		h.reasonKind = "the last roster read failed"
+	case h.RosterReadAt.IsZero():
+		// a first start: reads would wait for the roster
+		h.Reason = "the first roster read has not finished"
 	}
 	if h.Reason != "" {
 		h.Status = HealthUnavailable

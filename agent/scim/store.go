@@ -48,6 +48,9 @@ var (
 var (
 	metaVersion = []byte("version")
 	metaCreated = []byte("created")
+	// metaRosterAt is when the users were last brought in line with a
+	// roster read: what a restart answers reads from.
+	metaRosterAt = []byte("roster_read_at")
 )
 
 // storeVersion is the format of the store.
@@ -128,6 +131,10 @@ type store struct {
 	logSized bool
 	// corrupt is set to the first sign that the file is corrupt.
 	corrupt atomic.Pointer[error]
+
+	// rosterAt is metaRosterAt as the store was opened (zero: the store
+	// has never held a roster).
+	rosterAt time.Time
 }
 
 // openStore opens or creates the store at path. A damaged file is an
@@ -198,6 +205,9 @@ func openStoreFile(path string, now time.Time, dbp **bolt.DB) (*store, error) {
 			return fmt.Errorf("%w: version %q", errStoreFormat, v)
 		}
 		s.created, _ = time.Parse(time.RFC3339Nano, string(meta.Get(metaCreated)))
+		if v := meta.Get(metaRosterAt); v != nil {
+			s.rosterAt, _ = time.Parse(time.RFC3339Nano, string(v))
+		}
 		return nil
 	})
 	if err != nil {

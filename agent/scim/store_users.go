@@ -29,7 +29,8 @@ func (s *store) users() ([]*userRecord, error) {
 }
 
 // replaceRoster brings the users in line with the roster r (see
-// rosterChanges), in one transaction.
+// rosterChanges) and records now as the roster's time, in one
+// transaction.
 func (s *store) replaceRoster(r *roster.Roster, now time.Time) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		users, err := allUsers(tx)
@@ -41,6 +42,6 @@ func (s *store) replaceRoster(r *roster.Roster, now time.Time) error {
 				return err
 			}
 		}
-		return nil
+		return tx.Bucket(bucketMeta).Put(metaRosterAt, []byte(now.UTC().Format(time.RFC3339Nano)))
 	})
 }

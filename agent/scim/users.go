@@ -57,7 +57,8 @@ func page[T any](items []T, start, count int) []T {
 }
 
 // userFilter parses a /Users filter. The supported ones are, with eq only:
-// userName, externalId, id, emails.value and emails[type eq "…"].value.
+// userName, externalId, id, emails.value (or emails) and
+// emails[type eq "…"].value.
 func userFilter(s string) (*filter, *apiError) {
 	f, err := parseFilter(userType, s)
 	if err != nil {
@@ -75,18 +76,32 @@ func userFilter(s string) (*filter, *apiError) {
 	return &f, nil
 }
 
-// filterMatches reports whether doc passes f.
+// filterMatches reports whether doc passes f. Email addresses compare
+// ignoring case whatever the attribute (an externalId that is an address
+// too), as identity providers do not keep their case.
 func filterMatches(rt *resourceType, doc map[string]any, f *filter) bool {
 	target := f.path.attr
 	if f.path.sub != nil {
 		target = f.path.sub
 	}
 	for _, v := range valuesAt(doc, f.path, rt.Core) {
-		if equalValue(target, v, f.value) {
+		if equalValue(target, v, f.value) || sameAddress(v, f.value) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameAddress reports whether x and y are the same email address but for
+// case.
+func sameAddress(x, y any) bool {
+	xs, xok := x.(string)
+	ys, yok := y.(string)
+	if !xok || !yok || !strings.EqualFold(xs, ys) {
+		return false
+	}
+	_, isAddress := localPart(xs)
+	return isAddress && !strings.ContainsAny(xs, " \t")
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
@@ -108,6 +123,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, e)
 		return
 	}
+	s.setRosterAge(w)
 	users, err := s.st.users()
 	if err != nil {
 		s.writeError(w, r, storeError(err))
@@ -154,6 +170,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, id string) {
 		s.writeError(w, r, e)
 		return
 	}
+	s.setRosterAge(w)
 	rec, e := s.loadUser(id)
 	if e != nil {
 		s.writeError(w, r, e)
@@ -307,6 +324,9 @@ const (
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	c := callOf(r.Context())
 	in, e := decodeUser(r)
+	if e == nil {
+		e = s.applyAppRole(&in)
+	}
 	if e != nil {
 		s.writeError(w, r, e)
 		return
@@ -537,6 +557,9 @@ func checkUserName(tx *storeTx, id, old, userName string) error {
 
 func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request, id string) {
 	in, e := decodeUser(r)
+	if e == nil {
+		e = s.applyAppRole(&in)
+	}
 	if e != nil {
 		s.writeError(w, r, e)
 		return
@@ -559,6 +582,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
 		before := userDoc(rec, "")
 		delete(before, "schemas")
 		delete(before, "groups")
+		// the name shown is the one patched: a part changed keeps the
+		// others; a name no operation names stays derived, not kept
+		derived := withName(before, rec)
 		p := newPatcher(userType, deepCopy(before).(map[string]any))
 		for _, op := range ops {
 			if e := p.apply(op); e != nil {
@@ -566,6 +592,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
 			}
 		}
 		after := p.doc
+		if derived && !p.touched["name"] {
+			delete(after, "name")
+		}
 		for _, k := range []string{"id", "meta", "groups"} {
 			if !reflect.DeepEqual(before[k], after[k]) {
 				return userInput{}, badRequest(typeMutability, "%s is read-only", k)
@@ -578,6 +607,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
 				return userInput{}, badRequest(typeMutability, "%s:%s is read-only", SchemaClayUser, k)
 			}
 		}
+		if e := checkStateRemoved(p, before, after, extBefore, extAfter); e != nil {
+			return userInput{}, e
+		}
 		in, e := splitUser(after)
 		if e != nil {
 			return userInput{}, e
@@ -588,8 +620,31 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
 		if !p.touched[SchemaClayUser] && !p.touched[SchemaClayUser+":"+attrRole] {
 			in.role = nil
 		}
+		if p.touched["roles"] {
+			if e := s.applyAppRole(&in); e != nil {
+				return userInput{}, e
+			}
+		}
 		return in, nil
 	})
+}
+
+// checkStateRemoved refuses a PATCH that removes active or the Clay role
+// (remove, or a null value): they are the user's state in Clay, which is
+// changed by a value, never by its absence.
+func checkStateRemoved(p *patcher, before, after, extBefore, extAfter map[string]any) *apiError {
+	if _, was := before["active"]; was && p.touched["active"] {
+		if _, is := after["active"]; !is {
+			return badRequest(typeMutability, "active cannot be removed: replace it with false to deactivate the user, or DELETE the user")
+		}
+	}
+	touched := p.touched[SchemaClayUser] || p.touched[SchemaClayUser+":"+attrRole]
+	if _, was := extBefore[attrRole]; was && touched {
+		if _, is := extAfter[attrRole]; !is {
+			return badRequest(typeMutability, "%s:%s cannot be removed: replace it with another role, or change the user's group", SchemaClayUser, attrRole)
+		}
+	}
+	return nil
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, id string) {

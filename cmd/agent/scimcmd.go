@@ -51,8 +51,10 @@ type scimOptions struct {
 	lockDir                     string
 	lockTimeout                 time.Duration
 	webhookURL                  string
+	roleMapFlag, roleMapFile    string
 
 	token    []byte
+	roleMap  map[string]roster.Role
 	role     roster.Role
 	hook     *webhook.Client
 	from     scim.EmailSource
@@ -130,6 +132,8 @@ rules apply (never the signed-in user or the last Admin, --allow-domain), and
 	f.StringVar(&o.lockDir, "lock-dir", "", "where the per-workspace lock files go (default under the user's state directory)")
 	f.DurationVar(&o.lockTimeout, "lock-timeout", 2*time.Minute, "how long a change waits for another run against the same workspace")
 	f.StringVar(&o.webhookURL, "webhook", "", "post an alert here when deprovisioning is stopped (env "+webhook.EnvURL+")")
+	f.StringVar(&o.roleMapFlag, "entra-role-map", "", roleMapUsage)
+	f.StringVar(&o.roleMapFile, "entra-role-map-file", "", roleMapFileUsage)
 	return cmd
 }
 
@@ -144,25 +148,11 @@ func (o *scimOptions) validate(a *app) error {
 	if o.tokenFile == "" && a.getenv(envSCIMToken) == "" {
 		return usageError("a bearer token is required: --token-file FILE or %s", envSCIMToken)
 	}
-	var err error
-	if o.role, err = roster.ParseRole(o.defaultRole); err != nil {
-		return usageError("--default-role: %v", err)
+	if err := o.parseModes(); err != nil {
+		return err
 	}
-	switch o.emailFrom {
-	case "work":
-		o.from = scim.EmailWork
-	case "username":
-		o.from = scim.EmailUserName
-	default:
-		return usageError("--email-from must be work or username, got %q", o.emailFrom)
-	}
-	switch o.conflict {
-	case "error":
-		o.existing = scim.ConflictError
-	case "existing":
-		o.existing = scim.ConflictReturnExisting
-	default:
-		return usageError("--conflict must be error or existing, got %q", o.conflict)
+	if err := o.loadRoleMap(); err != nil {
+		return err
 	}
 	if o.maxRemovalsPerHour < 1 {
 		return usageError("--max-removals-per-hour must be at least 1")
@@ -196,6 +186,31 @@ func (o *scimOptions) validate(a *app) error {
 		o.stateDir = filepath.Join(filepath.Dir(audit.DefaultPath()), "scim")
 	}
 	return a.config().Validate()
+}
+
+// parseModes reads --default-role, --email-from and --conflict.
+func (o *scimOptions) parseModes() error {
+	var err error
+	if o.role, err = roster.ParseRole(o.defaultRole); err != nil {
+		return usageError("--default-role: %v", err)
+	}
+	switch o.emailFrom {
+	case "work":
+		o.from = scim.EmailWork
+	case "username":
+		o.from = scim.EmailUserName
+	default:
+		return usageError("--email-from must be work or username, got %q", o.emailFrom)
+	}
+	switch o.conflict {
+	case "error":
+		o.existing = scim.ConflictError
+	case "existing":
+		o.existing = scim.ConflictReturnExisting
+	default:
+		return usageError("--conflict must be error or existing, got %q", o.conflict)
+	}
+	return nil
 }
 
 // readSCIMToken reads the bearer token from path (mode 0600 or stricter)
@@ -258,16 +273,16 @@ func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
 	backend := newSCIMBackend(a, log, alog, flows.Policy{MaxRemovals: o.maxRemovalsPerHour, AllowDomains: o.allowDomains},
 		lock.PathFor(lockDir, cfg.Workspace), o.lockTimeout)
 	defer backend.Close()
+	return a.scimListen(ctx, o, backend, log, cfg.Workspace)
+}
 
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(collectors.NewGoCollector()); err != nil {
-		return err
-	}
-	srv, err := scim.New(scim.Config{
+// scimConfig is the service's configuration from the options.
+func (a *app) scimConfig(ctx context.Context, o *scimOptions, backend scim.Backend, log *zap.Logger, reg *prometheus.Registry, workspace string) scim.Config {
+	return scim.Config{
 		Backend:            backend,
 		StatePath:          filepath.Join(o.stateDir, "scim.db"),
 		Token:              o.token,
-		Workspace:          cfg.Workspace,
+		Workspace:          workspace,
 		BaseURL:            strings.TrimRight(o.publicURL, "/"),
 		MaxRosterAge:       o.maxRosterAge,
 		MutationWait:       o.mutationWait,
@@ -277,12 +292,23 @@ func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
 		EmailFrom:          o.from,
 		Existing:           o.existing,
 		MaxRemovalsPerHour: o.maxRemovalsPerHour,
-		OnTrip:             a.scimTripAlert(ctx, log, o.hook, cfg.Workspace),
+		OnTrip:             a.scimTripAlert(ctx, log, o.hook, workspace),
 		DryRun:             o.dryRun,
 		Logger:             log,
 		Registry:           reg,
 		Now:                a.now,
-	})
+		RoleMap:            o.roleMap,
+	}
+}
+
+// scimListen opens the service's store and its listener, and serves
+// until ctx is done.
+func (a *app) scimListen(ctx context.Context, o *scimOptions, backend scim.Backend, log *zap.Logger, workspace string) error {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return err
+	}
+	srv, err := scim.New(a.scimConfig(ctx, o, backend, log, reg, workspace))
 	if err != nil {
 		return fmt.Errorf("scim: %w", err)
 	}
@@ -304,8 +330,13 @@ func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
 	if scheme == "http" && !isLoopback(ln.Addr()) {
 		log.Warn("serving SCIM over plain HTTP on a non-loopback address: terminate TLS in front of it (a reverse proxy) or pass --tls-cert and --tls-key")
 	}
-	fmt.Fprintf(a.stdout, "serving SCIM 2.0 on %s://%s/scim/v2 for workspace %s (state in %s)\n", scheme, ln.Addr(), cfg.Workspace, o.stateDir)
+	fmt.Fprintf(a.stdout, "serving SCIM 2.0 on %s://%s/scim/v2 for workspace %s (state in %s)\n", scheme, ln.Addr(), workspace, o.stateDir)
+	return serveSCIM(ctx, o, srv, hs, ln, log)
+}
 
+// serveSCIM runs the worker and the HTTP server until ctx is done or one
+// of them fails, then stops both.
+func serveSCIM(ctx context.Context, o *scimOptions, srv *scim.Server, hs *http.Server, ln net.Listener, log *zap.Logger) error {
 	workerErr := make(chan error, 1)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
