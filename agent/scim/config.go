@@ -28,7 +28,14 @@ type Backend interface {
 	// Offboard removes the member and revokes a pending invitation for
 	// email, verified.
 	Offboard(ctx context.Context, req Request, email string) (core.Result, error)
+	// SetRole changes the role of the member email; a pending
+	// invitation's role cannot be changed in place (see Revoke).
 	SetRole(ctx context.Context, req Request, email string, role roster.Role) (core.Result, error)
+	// Revoke revokes the pending invitation of email, verified, and
+	// leaves a member alone (already-absent). The service calls it to
+	// change the role of an invitation, which it then invites again: it
+	// does not count against MaxRemovalsPerHour.
+	Revoke(ctx context.Context, req Request, email string) (core.Result, error)
 }
 
 // EmailSource says which address of a SCIM user is the one invited to

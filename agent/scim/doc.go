@@ -36,12 +36,30 @@
 // Groups are fixed, one per Clay role: "Clay Admin" (id role-admin),
 // "Clay Editor" (role-editor), "Clay Viewer" (role-viewer) and
 // "Clay Sales rep" (role-sales-rep). A group's members are the active
-// users holding its role. Adding a user to a group (PATCH add members,
-// PUT, PATCH replace) sets that role; removing one sets Config.DefaultRole
-// unless the user already holds another role (so with the default role's
-// own group, removal changes nothing). Groups cannot be created or
-// deleted; a rename (a PATCH or PUT with another displayName, as Okta sends
-// for the groups it pushes) is answered as a success and ignored.
+// users holding its role, and the ones the client put in it. Adding a
+// user to a group (PATCH add members, PUT, PATCH replace) sets that role;
+// a user the client put in more than one role group gets the most
+// privileged of their roles (Admin, Editor, Viewer, Sales rep, in that
+// order), and the conflict is logged as a warning. Removing a user from a
+// group sets the most privileged role of the groups it is still in, else
+// Config.DefaultRole (so with the default role's own group, removal
+// changes nothing). The groups the client put a user in count while the
+// user's role is the one they call for; once the role is changed
+// otherwise (on the page, through the role attribute), the user is in the
+// group of its role alone. Groups cannot be created or deleted; a rename
+// (a PATCH or PUT with another displayName, as Okta sends for the groups
+// it pushes) is answered as a success and ignored.
+//
+// A member's role is set on the Team page in place. A pending
+// invitation's role cannot be: the service revokes the invitation and
+// invites the address again with the new role (the person receives a new
+// invitation email), then reads the page again to verify it. A role the
+// invitation already has does nothing: no revoke, no new email. When the
+// new invitation fails, the address is invited again with the old role
+// and the answer is 502, saying the role was not changed and the
+// invitation is back with the old role; when that fails too, the answer
+// says the user has no invitation, and it is logged as an error (both
+// invitations are in the audit log as failed).
 //
 // With Config.RoleMap, the app roles of a user's roles attribute
 // (Microsoft Entra's) set the Clay role too: the primary one's, else the
@@ -56,7 +74,8 @@
 //	                               with active false, only keep the resource
 //	PATCH  /Users/{id}             active false: offboard; active true on an inactive user: invite again;
 //	                               the extension's role (or a mapped app role) on an active user: set the
-//	                               role; removing active or the role: 400 mutability;
+//	                               role (a pending invitation's: revoke it and invite again with the
+//	                               role); removing active or the role: 400 mutability;
 //	                               other attributes: kept, no action
 //	PUT    /Users/{id}             as PATCH, for the whole resource; an absent active changes nothing
 //	DELETE /Users/{id}             offboard, then remove the resource (404 after)
@@ -137,6 +156,13 @@
 // more and takes effect exactly once; a queued job, never started, is
 // called exactly once.
 //
+// The role change of a pending invitation is one job of three steps:
+// revoke, invite with the new role, verify (then, on failure, invite with
+// the old role). The job records each step in the store before the step
+// starts; after a crash it resumes from the step it was in, and only that
+// step is done again (a revoke already done is already-absent, an
+// invitation already sent already-invited).
+//
 // # Breaker, limits and dry runs
 //
 // At most MaxRemovalsPerHour removals happen in any hour. The next
@@ -145,7 +171,9 @@
 // breaker stays open until the window slides; reads, invitations and role
 // changes go on. Removals are kept in the store, so a restart does not
 // reset the count; an already-absent result of a job resumed after a crash
-// counts as a removal, as its first attempt may have been one.
+// counts as a removal, as its first attempt may have been one. The revoke
+// of a pending invitation's role change is no removal: it does not count,
+// and it goes on while the breaker is open.
 //
 // Each client (the X-Scim-Client header, else the remote address) gets
 // RatePerClient requests per second with bursts of Burst; more get 429

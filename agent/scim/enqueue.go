@@ -28,6 +28,9 @@ type queuer struct {
 	waits   []uint64
 	added   []*job
 	trips   []string
+	// conflicts are the users the request leaves in more than one role
+	// group, logged once it is committed.
+	conflicts []roleConflict
 }
 
 // pendingFor returns the pending jobs for the user id, oldest first.
@@ -126,6 +129,10 @@ func (s *Server) txn(req Request, fn func(q *queuer) error) ([]*waiter, []*job, 
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, c := range q.conflicts {
+		s.log.Warn("a user is in more than one role group: the most privileged role wins", zap.String("email", c.email),
+			zap.Strings("groups", c.groups), zap.String("role", string(c.role)), zap.String("request_id", req.ID))
 	}
 	if len(q.added) > 0 {
 		for _, j := range q.added {

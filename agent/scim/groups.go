@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
+
+	"github.com/clay-agent/clay-agent/agent/roster"
 )
 
 // groupFilter parses a /Groups filter: displayName, id or externalId,
@@ -272,8 +275,18 @@ func (s *Server) regroup(q *queuer, r *http.Request, g roleGroup,
 	if err != nil {
 		return err
 	}
+	current := m.current.memberIDs()
 	for _, mid := range sortedKeys(want) {
-		if err := s.setRole(q, m.byID[mid], m.effs[mid], g); err != nil {
+		if current[mid] {
+			// no change; the answer still waits for the user's pending actions
+			pending, err := q.pendingFor(mid)
+			if err != nil {
+				return err
+			}
+			q.waitPending(pending)
+			continue
+		}
+		if err := s.regroupUser(q, m.byID[mid], m.effs[mid], g, true); err != nil {
 			return err
 		}
 	}
@@ -281,12 +294,41 @@ func (s *Server) regroup(q *queuer, r *http.Request, g roleGroup,
 		if want[u.ID] {
 			continue
 		}
-		def, _ := groupOf(s.cfg.DefaultRole)
-		if err := s.setRole(q, u, m.effs[u.ID], def); err != nil {
+		if err := s.regroupUser(q, u, m.effs[u.ID], g, false); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// regroupUser puts the user u (in the state eff once the pending actions
+// are done) in the group g (add) or takes it out, keeps the groups the
+// client put it in, and queues the role they call for: the most
+// privileged of the groups' roles, or the default role when it is in
+// none. A user in more than one role group is noted, to be logged.
+func (s *Server) regroupUser(q *queuer, u *userRecord, eff state, g roleGroup, add bool) error {
+	ids := slices.DeleteFunc(heldGroupIDs(u.Groups, eff), func(id string) bool { return id == g.ID })
+	if add {
+		ids = sortByPrivilege(append(ids, g.ID))
+	}
+	role := mostPrivileged(ids)
+	if role == "" {
+		role = s.cfg.DefaultRole
+	}
+	if len(ids) > 1 {
+		q.conflicts = append(q.conflicts, roleConflict{email: u.Email, groups: ids, role: role})
+	}
+	next := u.clone()
+	next.Groups = ids
+	if len(ids) == 0 {
+		next.Groups = nil
+	}
+	if next.version() != u.version() {
+		if err := q.tx.saveUser(u, next, q.now); err != nil {
+			return err
+		}
+	}
+	return s.setRole(q, u, eff, role)
 }
 
 // membershipOf reads the membership of g, once the request's If-Match
@@ -311,7 +353,7 @@ func (s *Server) membershipOf(q *queuer, r *http.Request, g roleGroup) (*members
 			return nil, err
 		}
 		m.effs[u.ID], m.byID[u.ID] = effective(u, pending), u
-		if st := m.effs[u.ID]; st.Active && st.Role == g.Role {
+		if inGroup(u.Groups, m.effs[u.ID], g) {
 			m.current.members = append(m.current.members, u)
 		}
 	}
@@ -355,16 +397,105 @@ func (m *membership) wanted(after map[string]any) (map[string]bool, error) {
 	return want, nil
 }
 
-// setRole queues the role of g for u unless u will already have it; a
-// request that needs no action still waits for the user's pending ones.
-func (s *Server) setRole(q *queuer, u *userRecord, eff state, g roleGroup) error {
+// setRole queues role for u, in the state eff once its pending actions
+// are done, unless u will already have it; a request that needs no
+// action still waits for the user's pending ones.
+func (s *Server) setRole(q *queuer, u *userRecord, eff state, role roster.Role) error {
 	pending, err := q.pendingFor(u.ID)
 	if err != nil {
 		return err
 	}
-	if eff.Role == g.Role {
+	if eff.Role == role {
 		q.waitPending(pending)
 		return nil
 	}
-	return q.enqueue(&job{Op: opSetRole, UserID: u.ID, Email: u.Email, Role: g.Role})
+	return q.enqueue(s.roleJob(u, eff, role))
+}
+
+// roleJob returns the job that gives u, in the state eff, the role: a
+// member's role is set in place; a pending invitation's cannot be, so it
+// is revoked and sent again with the role (a reinvite job).
+func (s *Server) roleJob(u *userRecord, eff state, role roster.Role) *job {
+	if !eff.Pending {
+		return &job{Op: opSetRole, UserID: u.ID, Email: u.Email, Role: role}
+	}
+	old := eff.Role
+	if old == "" {
+		old = s.cfg.DefaultRole
+	}
+	return &job{Op: opReinvite, UserID: u.ID, Email: u.Email, Role: role, OldRole: old, Step: stepRevoke}
+}
+
+// privilege lists the roles from the most privileged down: a user the
+// client put in several role groups gets the first of their roles.
+var privilege = []roster.Role{roster.Admin, roster.Editor, roster.Viewer, roster.SalesRep}
+
+// mostPrivileged returns the most privileged role of the groups ids, or
+// "" for none.
+func mostPrivileged(ids []string) roster.Role {
+	for _, r := range privilege {
+		if g, ok := groupOf(r); ok && slices.Contains(ids, g.ID) {
+			return r
+		}
+	}
+	return ""
+}
+
+// sortByPrivilege sorts the group ids from the most privileged role down
+// and drops repeats and unknown ids.
+func sortByPrivilege(ids []string) []string {
+	var out []string
+	for _, r := range privilege {
+		if g, ok := groupOf(r); ok && slices.Contains(ids, g.ID) {
+			out = append(out, g.ID)
+		}
+	}
+	return out
+}
+
+// heldGroupIDs returns the groups the client put the user in (ids, the
+// record's Groups) while they still hold for the user in the state st:
+// the user is active and its role is the most privileged of theirs. Once
+// the role is another (changed on the page, through the role attribute,
+// or a change that failed), they do not, and the user is in the group of
+// its role alone: heldGroupIDs returns nil.
+func heldGroupIDs(ids []string, st state) []string {
+	if !st.Active || len(ids) == 0 || mostPrivileged(ids) != st.Role {
+		return nil
+	}
+	return sortByPrivilege(ids)
+}
+
+// userGroups returns the groups the user is in: the ones the client put
+// it in while they hold (heldGroupIDs), else the group of its role; none
+// when it is inactive.
+func userGroups(ids []string, st state) []roleGroup {
+	if !st.Active {
+		return nil
+	}
+	var out []roleGroup
+	for _, id := range heldGroupIDs(ids, st) {
+		g, _ := groupByID(id)
+		out = append(out, g)
+	}
+	if len(out) == 0 {
+		if g, ok := groupOf(st.Role); ok {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// inGroup reports whether the user with the groups ids and the state st
+// is in the group g.
+func inGroup(ids []string, st state, g roleGroup) bool {
+	return slices.ContainsFunc(userGroups(ids, st), func(h roleGroup) bool { return h.ID == g.ID })
+}
+
+// roleConflict is a user in more than one role group, and the role it
+// gets.
+type roleConflict struct {
+	email  string
+	groups []string
+	role   roster.Role
 }

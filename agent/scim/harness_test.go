@@ -46,6 +46,9 @@ type fakeBackend struct {
 	rosters   int
 	// panicOn makes the mutation "op email" panic.
 	panicOn string
+	// inviteErr, when set, makes an invitation fail when it returns an
+	// error, as the page's error would (no seat left, for example).
+	inviteErr func(email string, role roster.Role) error
 	// rosterGate, when set, holds every roster read until it is closed;
 	// rosterHeld receives a value as each held read begins.
 	rosterGate chan struct{}
@@ -135,6 +138,12 @@ func (b *fakeBackend) Invite(ctx context.Context, _ scim.Request, email string, 
 		res.Action, res.Err, res.Detail = core.Refused, err, err.Error()
 		return res, nil
 	}
+	if b.inviteErr != nil {
+		if err := b.inviteErr(email, role); err != nil {
+			res.Action, res.Err, res.Detail = core.Failed, err, err.Error()
+			return res, nil
+		}
+	}
 	if m, ok := b.members[email]; ok {
 		res.Action, res.Before.Member = core.AlreadyMember, &m
 		return res, nil
@@ -201,13 +210,11 @@ func (b *fakeBackend) SetRole(ctx context.Context, _ scim.Request, email string,
 		}
 		m.Role = role
 		b.members[email] = m
-	} else if i, ok := b.invites[email]; ok {
-		if i.Role == role {
-			res.Action = core.Unchanged
-			return res, nil
-		}
-		i.Role = role
-		b.invites[email] = i
+	} else if _, ok := b.invites[email]; ok {
+		// as the page: an invitation's role cannot be changed
+		err := fmt.Errorf("%w: no member with this email (there is a pending invitation)", errNoSuchMember)
+		res.Action, res.Err, res.Detail = core.Failed, err, err.Error()
+		return res, nil
 	} else {
 		err := fmt.Errorf("%w: %s is not in the workspace", core.ErrNotVerified, email)
 		res.Action, res.Err, res.Detail = core.Failed, err, err.Error()
@@ -216,6 +223,59 @@ func (b *fakeBackend) SetRole(ctx context.Context, _ scim.Request, email string,
 	b.acts[what+" "+string(role)]++
 	res.Action = core.RoleChanged
 	return res, nil
+}
+
+// errNoSuchMember is the fake's failure of a role change of someone who
+// is no member.
+var errNoSuchMember = errors.New("no such member")
+
+func (b *fakeBackend) Revoke(ctx context.Context, _ scim.Request, email string) (core.Result, error) {
+	what := "revoke " + email
+	if err := b.enter(ctx, what); err != nil {
+		return core.Result{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	res := core.Result{Email: email}
+	if err := b.refuse[email]; err != nil {
+		res.Action, res.Err, res.Detail = core.Failed, err, err.Error()
+		return res, nil
+	}
+	i, ok := b.invites[email]
+	if !ok {
+		res.Action = core.AlreadyAbsent
+		return res, nil
+	}
+	delete(b.invites, email)
+	b.acts[what]++
+	res.Action, res.Before.Invitation = core.RevokedInvitation, &i
+	return res, nil
+}
+
+// setInviteErr sets inviteErr.
+func (b *fakeBackend) setInviteErr(f func(email string, role roster.Role) error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.inviteErr = f
+}
+
+// setRefuse makes every action on email fail with err (nil: no more).
+func (b *fakeBackend) setRefuse(email string, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err == nil {
+		delete(b.refuse, email)
+		return
+	}
+	b.refuse[email] = err
+}
+
+// invitation returns the pending invitation of email, if any.
+func (b *fakeBackend) invitation(email string) (roster.Invitation, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i, ok := b.invites[email]
+	return i, ok
 }
 
 func (b *fakeBackend) callCount(what string) int {
@@ -272,6 +332,12 @@ type harness struct {
 // newHarness starts a server on a new state file; mods change the config.
 func newHarness(t testing.TB, be *fakeBackend, mods ...func(*scim.Config)) *harness {
 	t.Helper()
+	cfg, logs := harnessConfig(t, be, mods...)
+	return startHarness(t, be, cfg, logs)
+}
+
+// harnessConfig returns the config of newHarness and its observed log.
+func harnessConfig(t testing.TB, be *fakeBackend, mods ...func(*scim.Config)) (scim.Config, *observer.ObservedLogs) {
 	core, logs := observer.New(zap.DebugLevel)
 	cfg := scim.Config{
 		Backend:      be,
@@ -286,13 +352,23 @@ func newHarness(t testing.TB, be *fakeBackend, mods ...func(*scim.Config)) *harn
 	for _, m := range mods {
 		m(&cfg)
 	}
-	return startHarness(t, be, cfg, logs)
+	return cfg, logs
 }
 
 func startHarness(t testing.TB, be *fakeBackend, cfg scim.Config, logs *observer.ObservedLogs) *harness {
 	t.Helper()
+	return startHarnessWith(t, be, cfg, logs, nil)
+}
+
+// startHarnessWith is startHarness; prepare, when set, gets the server
+// before its worker starts.
+func startHarnessWith(t testing.TB, be *fakeBackend, cfg scim.Config, logs *observer.ObservedLogs, prepare func(*scim.Server)) *harness {
+	t.Helper()
 	srv, err := scim.New(cfg)
 	require.NoError(t, err)
+	if prepare != nil {
+		prepare(srv)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, srv: srv, handler: srv.Handler(), be: be, cfg: cfg, logs: logs, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- srv.Run(ctx) }()

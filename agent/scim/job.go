@@ -17,6 +17,10 @@ const (
 	opInvite   jobOp = "invite"
 	opOffboard jobOp = "offboard"
 	opSetRole  jobOp = "set-role"
+	// opReinvite sets the role of a pending invitation, which the page
+	// cannot change: it revokes the invitation and invites again with
+	// the new role, in steps kept in the job (see reinvite.go).
+	opReinvite jobOp = "reinvite"
 )
 
 // jobState is where a job is in its life.
@@ -40,6 +44,17 @@ type job struct {
 	UserID string      `json:"user_id"`
 	Email  string      `json:"email"`
 	Role   roster.Role `json:"role,omitempty"`
+	// OldRole is the role of the pending invitation a reinvite job
+	// replaces, the one it invites again with when the new invitation
+	// fails.
+	OldRole roster.Role `json:"old_role,omitempty"`
+	// Step is the step of a reinvite job to do next. It is recorded
+	// before that step starts, so a job resumed after a crash goes on
+	// from the step it was in.
+	Step jobStep `json:"step,omitempty"`
+	// Failure is why the invitation with the new role failed, for the
+	// answer once the old one is back.
+	Failure string `json:"failure,omitempty"`
 	// Delete removes the user's resource once offboarded (DELETE).
 	Delete   bool      `json:"delete,omitempty"`
 	Request  Request   `json:"request"`
@@ -57,8 +72,11 @@ type job struct {
 }
 
 func (j *job) String() string {
-	if j.Op == opOffboard {
+	switch j.Op {
+	case opOffboard:
 		return fmt.Sprintf("%s %s", j.Op, j.Email)
+	case opReinvite:
+		return fmt.Sprintf("%s %s as %s (was %s)", j.Op, j.Email, j.Role, j.OldRole)
 	}
 	return fmt.Sprintf("%s %s as %s", j.Op, j.Email, j.Role)
 }
@@ -107,6 +125,7 @@ var successes = map[jobOp][]core.Action{
 	opInvite:   {core.Invited, core.AlreadyInvited, core.AlreadyMember, core.WouldInvite},
 	opOffboard: {core.Removed, core.RevokedInvitation, core.AlreadyAbsent, core.WouldRemove, core.WouldRevoke, core.WouldRemoveRevoked},
 	opSetRole:  {core.RoleChanged, core.Unchanged, core.WouldChangeRole},
+	opReinvite: {core.RoleChanged, core.Unchanged, core.WouldChangeRole},
 }
 
 // errUnexpected marks a result the backend should not have returned.
@@ -117,6 +136,12 @@ func outcomeOf(j *job, res core.Result, err error) *outcome {
 	if err == nil && res.Err == nil && slices.Contains(successes[j.Op], res.Action) {
 		return &outcome{OK: true, Action: res.Action, Detail: res.Detail}
 	}
+	return failedOf(j.String(), res, err)
+}
+
+// failedOf is the outcome of the failed action what, which ended with
+// res and err.
+func failedOf(what string, res core.Result, err error) *outcome {
 	cause := err
 	if cause == nil {
 		cause = res.Err
@@ -131,7 +156,7 @@ func outcomeOf(j *job, res core.Result, err error) *outcome {
 	if action == "" {
 		action = core.Failed
 	}
-	return failedOutcome(action, failure(j.String(), cause))
+	return failedOutcome(action, failure(what, cause))
 }
 
 // removal reports whether a finished offboarding counts against the
@@ -161,7 +186,7 @@ func (j *job) effect(st state) state {
 		st.Active, st.Role = true, j.Role
 	case opOffboard:
 		st.Active, st.Pending = false, false
-	case opSetRole:
+	case opSetRole, opReinvite:
 		st.Role = j.Role
 	}
 	return st
@@ -211,6 +236,12 @@ func (j *job) userAfter(rec *userRecord, res core.Result) (base, next *userRecor
 		next.Active, next.Pending = false, false
 	case opSetRole:
 		next.Role = j.Role
+	case opReinvite:
+		next.Role = j.Role
+		if res.Before.Member != nil {
+			// the invitation was accepted meanwhile: the member's role was set
+			next.Pending = false
+		}
 	}
 	return rec, next
 }

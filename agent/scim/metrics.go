@@ -15,7 +15,8 @@ const (
 )
 
 // actionRoster is the op label of roster reads in MetricActionSeconds;
-// actions are labelled invite, offboard and set-role.
+// actions are labelled invite, offboard, set-role and reinvite (the role
+// change of a pending invitation, all its steps).
 const actionRoster = "roster"
 
 // metrics are the service's Prometheus metrics.

@@ -386,7 +386,8 @@ func TestRequestsFollowPendingJobs(t *testing.T) {
 	// The user is still active in the store, but will not be: reactivating
 	// queues an invitation after the removal.
 	requireError(t, h.do(http.MethodPatch, ed, on), http.StatusServiceUnavailable, "")
-	// A role change for the user who will be active again follows both.
+	// A role change for the user who will be invited again follows both:
+	// the invitation is revoked and sent again with the role.
 	requireError(t, h.do(http.MethodPatch, ed, patchOps(map[string]any{"op": "replace", "path": scim.SchemaClayUser + ":role", "value": "Viewer"})),
 		http.StatusServiceUnavailable, "")
 	be.open()
@@ -395,7 +396,10 @@ func TestRequestsFollowPendingJobs(t *testing.T) {
 		return r.body["active"] == true && ext(r)["role"] == "Viewer"
 	}, time.Minute, 10*time.Millisecond)
 	assert.Equal(t, 1, be.callCount("offboard ed@acme.test"))
-	assert.Equal(t, 1, be.callCount("invite ed@acme.test"))
-	assert.Equal(t, 1, be.callCount("set-role ed@acme.test"))
-	assert.Equal(t, roster.Viewer, be.role("ed@acme.test"))
+	assert.Equal(t, 2, be.callCount("invite ed@acme.test"))
+	assert.Equal(t, 1, be.actCount("revoke ed@acme.test"))
+	assert.Zero(t, be.callCount("set-role ed@acme.test"))
+	inv, ok := be.invitation("ed@acme.test")
+	require.True(t, ok)
+	assert.Equal(t, roster.Viewer, inv.Role)
 }

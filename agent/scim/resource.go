@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -37,6 +38,10 @@ type userRecord struct {
 	Role         roster.Role `json:"role,omitempty"`
 	Created      time.Time   `json:"created"`
 	LastModified time.Time   `json:"lastModified"`
+	// Groups are the ids of the role groups the client put the user in,
+	// from the most privileged role down; the role is the first one's.
+	// They hold while it is (see heldGroupIDs).
+	Groups []string `json:"groups,omitempty"`
 }
 
 // derived lists the attributes of a user document the service derives
@@ -60,9 +65,13 @@ func docString(doc map[string]any, key string) string {
 // resource does (its attributes or its state), and does not depend on the
 // host it is served under.
 func (r *userRecord) version() string {
-	b, _ := json.Marshal(map[string]any{
+	v := map[string]any{
 		"doc": r.Doc, "email": r.Email, "active": r.Active, "pending": r.Pending, "role": r.Role,
-	})
+	}
+	if len(r.Groups) > 0 {
+		v["groups"] = r.Groups
+	}
+	b, _ := json.Marshal(v)
 	return weakTag(b)
 }
 
@@ -74,6 +83,7 @@ func weakTag(b []byte) string {
 // clone returns a deep copy of r.
 func (r *userRecord) clone() *userRecord {
 	c := *r
+	c.Groups = slices.Clone(r.Groups)
 	c.Doc, _ = deepCopy(r.Doc).(map[string]any)
 	if c.Doc == nil {
 		c.Doc = map[string]any{}
@@ -198,12 +208,16 @@ func userDoc(r *userRecord, base string) map[string]any {
 	doc["schemas"] = append(schemas, SchemaClayUser)
 	doc["id"] = r.ID
 	doc["active"] = r.Active
-	if g, ok := groupOf(r.Role); ok && r.Active {
-		m := map[string]any{"value": g.ID, "display": g.Name, "type": "direct"}
-		if base != "" {
-			m["$ref"] = base + "/Groups/" + g.ID
+	if gs := userGroups(r.Groups, r.state()); len(gs) > 0 {
+		list := make([]any, len(gs))
+		for i, g := range gs {
+			m := map[string]any{"value": g.ID, "display": g.Name, "type": "direct"}
+			if base != "" {
+				m["$ref"] = base + "/Groups/" + g.ID
+			}
+			list[i] = m
 		}
-		doc["groups"] = []any{m}
+		doc["groups"] = list
 	}
 	ext := map[string]any{attrPending: r.Active && r.Pending, attrEmail: r.Email}
 	if r.Role != "" {
@@ -258,7 +272,8 @@ func (g *groupView) memberIDs() map[string]bool {
 }
 
 // groupViews returns every group with its members among users: the
-// active users holding its role.
+// active users holding its role, or put in it by the client (see
+// userGroups).
 func groupViews(users []*userRecord, created time.Time) []*groupView {
 	out := make([]*groupView, len(groups))
 	for i, g := range groups {
@@ -269,7 +284,7 @@ func groupViews(users []*userRecord, created time.Time) []*groupView {
 			if u.LastModified.After(v.lastModified) {
 				v.lastModified = u.LastModified
 			}
-			if u.Active && u.Role == v.group.Role {
+			if inGroup(u.Groups, u.state(), v.group) {
 				v.members = append(v.members, u)
 			}
 		}

@@ -31,6 +31,10 @@ type Server struct {
 	busyWhat    string
 	busySince   time.Time
 
+	// stopAfter, set by tests, makes the worker stop as a crash would
+	// right after it records that a reinvite job reached this step.
+	stopAfter jobStep
+
 	depth     atomic.Int64
 	running   atomic.Bool
 	wake      chan struct{}

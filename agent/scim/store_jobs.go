@@ -47,6 +47,11 @@ func (s *store) startJob(j *job, now time.Time) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return putJob(tx, j) })
 }
 
+// saveJob records j as it is now: the next step of a running job.
+func (s *store) saveJob(j *job) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return putJob(tx, j) })
+}
+
 // finishJob records, in one transaction, that j ended at now with o: the
 // job is done and leaves the queue, a removal is counted when
 // countRemoval is set, and when o is a success the user's record takes

@@ -463,7 +463,7 @@ func (s *Server) plan(q *queuer, rec, next *userRecord, eff state, in userInput)
 		}
 		return &job{Op: opInvite, UserID: rec.ID, Email: rec.Email, Role: role}, nil
 	case in.role != nil && eff.Active && *in.role != eff.Role:
-		return &job{Op: opSetRole, UserID: rec.ID, Email: rec.Email, Role: *in.role}, nil
+		return s.roleJob(rec, eff, *in.role), nil
 	case in.role != nil && !eff.Active:
 		next.Role = *in.role
 	}

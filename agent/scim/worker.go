@@ -160,7 +160,10 @@ func (s *Server) runJob(ctx context.Context, j *job) error {
 		return err
 	}
 	s.setBusy(string(j.Op), j.String())
-	res, o := s.perform(ctx, j)
+	res, o, err := s.perform(ctx, j)
+	if err != nil {
+		return err
+	}
 	counted := removal(j, o)
 	now, err := s.finishJob(j, o, res, counted)
 	if err != nil {
@@ -175,8 +178,9 @@ func (s *Server) runJob(ctx context.Context, j *job) error {
 }
 
 // perform acts on j, unless j is an offboarding the breaker stops, and
-// returns the backend's result and the job's outcome.
-func (s *Server) perform(ctx context.Context, j *job) (core.Result, *outcome) {
+// returns the backend's result and the job's outcome. Only a store
+// failure is an error: the job then stays as the store holds it.
+func (s *Server) perform(ctx context.Context, j *job) (core.Result, *outcome, error) {
 	if j.Op == opOffboard {
 		if ok, reason, retry, trip := s.breaker.allow(s.now()); !ok {
 			if trip {
@@ -184,19 +188,22 @@ func (s *Server) perform(ctx context.Context, j *job) (core.Result, *outcome) {
 			}
 			e := newError(http.StatusServiceUnavailable, typeNone, "%s", reason)
 			e.retryAfter = retry
-			return core.Result{}, failedOutcome(core.Refused, e)
+			return core.Result{}, failedOutcome(core.Refused, e), nil
 		}
 	}
 	var res core.Result
 	var err error
-	if s.cfg.DryRun {
+	switch {
+	case s.cfg.DryRun:
 		res, err = s.dryRun(j)
-	} else {
+	case j.Op == opReinvite:
+		return s.reinvite(ctx, j)
+	default:
 		start := time.Now()
 		res, err = s.act(ctx, j)
 		s.metrics.action.WithLabelValues(string(j.Op)).Observe(time.Since(start).Seconds())
 	}
-	return res, outcomeOf(j, res, err)
+	return res, outcomeOf(j, res, err), nil
 }
 
 // finishJob records the end of j and answers the requests waiting for
@@ -216,7 +223,8 @@ func (s *Server) finishJob(j *job, o *outcome, res core.Result, counted bool) (t
 		close(w.done)
 		delete(s.waiters, j.Seq)
 	}
-	if o.OK && !s.cfg.DryRun {
+	// a reinvite that failed may have changed the page too
+	if (o.OK || j.Op == opReinvite) && !s.cfg.DryRun {
 		s.askRefresh(false)
 	}
 	return now, nil
@@ -237,24 +245,31 @@ func (s *Server) logOutcome(j *job, o *outcome) {
 // errBackendPanic marks a backend call that panicked.
 var errBackendPanic = errors.New("the backend panicked")
 
-// act calls the backend for j. A panic is the job's failure, not the
-// worker's end.
-func (s *Server) act(ctx context.Context, j *job) (res core.Result, err error) {
+// act calls the backend for j.
+func (s *Server) act(ctx context.Context, j *job) (core.Result, error) {
+	return s.safely(j, func() (core.Result, error) {
+		switch j.Op {
+		case opInvite:
+			return s.cfg.Backend.Invite(ctx, j.Request, j.Email, j.Role)
+		case opOffboard:
+			return s.cfg.Backend.Offboard(ctx, j.Request, j.Email)
+		case opSetRole:
+			return s.cfg.Backend.SetRole(ctx, j.Request, j.Email, j.Role)
+		}
+		return core.Result{}, fmt.Errorf("%w: job op %q", errUnexpected, j.Op)
+	})
+}
+
+// safely makes a backend call for j. A panic is the job's failure, not
+// the worker's end.
+func (s *Server) safely(j *job, call func() (core.Result, error)) (res core.Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("backend panic", zap.Uint64("job", j.Seq), zap.Any("panic", p))
 			res, err = core.Result{Email: j.Email, Action: core.Failed}, fmt.Errorf("%w: %v", errBackendPanic, p)
 		}
 	}()
-	switch j.Op {
-	case opInvite:
-		return s.cfg.Backend.Invite(ctx, j.Request, j.Email, j.Role)
-	case opOffboard:
-		return s.cfg.Backend.Offboard(ctx, j.Request, j.Email)
-	case opSetRole:
-		return s.cfg.Backend.SetRole(ctx, j.Request, j.Email, j.Role)
-	}
-	return core.Result{}, fmt.Errorf("%w: job op %q", errUnexpected, j.Op)
+	return call()
 }
 
 // dryRun returns what j would do, judged from the user's state in the
@@ -294,7 +309,7 @@ func dryRunAction(j *job, st state) core.Action {
 			return core.WouldRemove
 		}
 		return core.AlreadyAbsent
-	case opSetRole:
+	case opSetRole, opReinvite:
 		if st.Role == j.Role {
 			return core.Unchanged
 		}

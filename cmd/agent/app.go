@@ -42,6 +42,9 @@ type app struct {
 
 	// auditOptions are added to those every audit log is opened with.
 	auditOptions []audit.Option
+	// scimBeforeAction, when set (by tests), is called before each action
+	// of the SCIM service with its command ("invite Admin") and email.
+	scimBeforeAction func(command, email string)
 
 	root *cobra.Command
 	log  *zap.Logger

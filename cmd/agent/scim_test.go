@@ -59,11 +59,20 @@ func (m *mutEnv) scimArgs(state string, extra ...string) []string {
 // startSCIM runs the service in this process until the test ends.
 func startSCIM(t *testing.T, m *mutEnv, extra ...string) *scimEnv {
 	t.Helper()
+	return startSCIMApp(t, m, nil, extra...)
+}
+
+// startSCIMApp is startSCIM; configure, when set, gets the app first.
+func startSCIMApp(t *testing.T, m *mutEnv, configure func(*app), extra ...string) *scimEnv {
+	t.Helper()
 	s := &scimEnv{mutEnv: m, state: filepath.Join(m.Dir, "scim-state"), done: make(chan cliResult, 1)}
 	ctx, cancel := context.WithCancel(t.Context())
 	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
 	go func() {
 		a := newApp(strings.NewReader(""), stdout, stderr)
+		if configure != nil {
+			configure(a)
+		}
 		err := a.execute(ctx, m.scimArgs(s.state, extra...))
 		code := exitCode(err)
 		if err != nil {

@@ -32,6 +32,8 @@ type scimBackend struct {
 	// sessions keeps the browser open between calls; the worker calls
 	// one at a time.
 	sessions *engine.Keeper
+	// before, when set, is called before each action (app.scimBeforeAction).
+	before func(command, email string)
 }
 
 var _ scim.Backend = (*scimBackend)(nil)
@@ -39,7 +41,7 @@ var _ scim.Backend = (*scimBackend)(nil)
 // newSCIMBackend returns a backend whose browser opens on first use.
 func newSCIMBackend(a *app, log *zap.Logger, alog *audit.Log, policy flows.Policy, lockPath string, lockTimeout time.Duration) *scimBackend {
 	return &scimBackend{log: log, alog: alog, policy: policy, lockPath: lockPath, lockTimeout: lockTimeout,
-		sessions: &engine.Keeper{Open: a.openEngineSession}}
+		sessions: &engine.Keeper{Open: a.openEngineSession}, before: a.scimBeforeAction}
 }
 
 // Close closes the browser.
@@ -80,6 +82,22 @@ func (b *scimBackend) Offboard(ctx context.Context, req scim.Request, email stri
 	})
 }
 
+// Revoke revokes the pending invitation of email, leaving a member alone:
+// the first step of changing an invitation's role, which the page cannot
+// change in place.
+func (b *scimBackend) Revoke(ctx context.Context, req scim.Request, email string) (flows.Result, error) {
+	return b.act(ctx, req, "revoke", email, func(s *session, batch flows.Batch) (flows.Result, error) {
+		rs, err := s.team.Revoke(ctx, []string{email}, batch)
+		if len(rs) == 0 {
+			if err == nil {
+				err = errors.New("revoke returned no result")
+			}
+			return flows.Result{Email: email, Action: flows.Failed, Detail: err.Error(), Err: err}, err
+		}
+		return rs[0], err
+	})
+}
+
 // SetRole changes the role of the member email.
 func (b *scimBackend) SetRole(ctx context.Context, req scim.Request, email string, role roster.Role) (flows.Result, error) {
 	return b.act(ctx, req, "set-role "+string(role), email, func(s *session, batch flows.Batch) (flows.Result, error) {
@@ -91,6 +109,9 @@ func (b *scimBackend) SetRole(ctx context.Context, req scim.Request, email strin
 // planned record first (no action without it), started before the first
 // click, the outcome, and the run's end.
 func (b *scimBackend) act(ctx context.Context, req scim.Request, command, email string, do func(*session, flows.Batch) (flows.Result, error)) (flows.Result, error) {
+	if b.before != nil {
+		b.before(command, email)
+	}
 	out := engine.Execute(ctx, engine.Run{
 		Command: "scim " + command, Targets: []string{email}, Policy: b.policy,
 		Lock:         workspaceLock(b.lockPath, b.lockTimeout),
