@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 
 	"github.com/clay-agent/clay-agent/agent"
@@ -34,8 +35,10 @@ const envSCIMToken = "CLAY_SCIM_TOKEN"
 // minSCIMToken is the shortest bearer token the service accepts.
 const minSCIMToken = 32
 
-// scimOptions are the settings of `agent scim serve`.
-type scimOptions struct {
+// scimServeOptions are the settings and dependencies of `agent scim
+// serve`.
+type scimServeOptions struct {
+	streams
 	listen, tokenFile, stateDir string
 	tlsCert, tlsKey             string
 	publicURL                   string
@@ -52,14 +55,41 @@ type scimOptions struct {
 	lockTimeout                 time.Duration
 	webhookURL                  string
 
-	token    []byte
+	// built by validate
 	role     roster.Role
 	hook     *webhook.Client
 	from     scim.EmailSource
 	existing scim.ConflictMode
+
+	getenv      func(string) string
+	auditKey    auditKeyReader
+	checkConfig func() error
+	// readToken reads the bearer token from --token-file or the
+	// environment.
+	readToken    func(path string) ([]byte, error)
+	check        sessionCheck
+	auditLogPath func(flagValue string) string
+	openAudit    auditOpener
+	newBackend   scimBackendMaker
+	listenOn     listenFunc
+	now          func() time.Time
+	log          *zap.Logger
 }
 
-func (a *app) scimCommand() *cobra.Command {
+// scimServiceBackend is the SCIM service's backend with the browser it
+// keeps open between requests.
+type scimServiceBackend interface {
+	scim.Backend
+	// Close closes the browser.
+	Close()
+}
+
+// scimBackendMaker builds the backend that acts on the Team page, under
+// the workspace lock at lockPath, auditing to alog.
+type scimBackendMaker func(log *zap.Logger, alog *audit.Log, policy flows.Policy, lockPath string, lockTimeout time.Duration) scimServiceBackend
+
+// newSCIMCmd builds `agent scim` and its subcommand serve.
+func newSCIMCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scim",
 		Short: "Serve SCIM 2.0 for identity providers (Okta, Entra)",
@@ -71,17 +101,12 @@ func (a *app) scimCommand() *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(a.scimServeCommand())
+	cmd.AddCommand(newSCIMServeCmd(a, nil))
 	return cmd
 }
 
-func (a *app) scimServeCommand() *cobra.Command {
-	o := &scimOptions{}
-	cmd := &cobra.Command{
-		Use:         "serve",
-		Annotations: map[string]string{annotationMinVerbosity: "1"},
-		Short:       "Serve SCIM 2.0 under /scim/v2, acting on the Team page with the agent's flows",
-		Long: `serve speaks SCIM 2.0 (RFC 7643/7644) to an identity provider under /scim/v2 and
+// scimServeLong is scim serve's help.
+const scimServeLong = `serve speaks SCIM 2.0 (RFC 7643/7644) to an identity provider under /scim/v2 and
 performs each request with the agent's flows: POST /Users invites, PATCH or PUT
 active=false and DELETE offboard, active=true invites again, membership of the
 groups "Clay Admin", "Clay Editor", "Clay Viewer" and "Clay Sales rep" sets the
@@ -97,18 +122,37 @@ or put it behind a reverse proxy that terminates TLS. Every action is in the
 audit log with the SCIM request id and the client. The mutating commands' safety
 rules apply (never the signed-in user or the last Admin, --allow-domain), and
 --max-removals-per-hour stops deprovisioning and alerts (--webhook) when passed.
-/healthz and /metrics are served beside /scim/v2.`,
-		Example: `  agent scim serve --listen 0.0.0.0:8443 --token-file /run/secrets/scim-token --tls-cert tls.crt --tls-key tls.key
-  CLAY_SCIM_TOKEN=… agent scim serve --listen 127.0.0.1:8080 --public-url https://scim.corp.com`,
-		Args: noArgs,
-		PreRunE: func(cmd *cobra.Command, _ []string) error {
-			return o.validate(a)
+/healthz and /metrics are served beside /scim/v2.`
+
+// scimServeExample is scim serve's examples.
+const scimServeExample = `  agent scim serve --listen 0.0.0.0:8443 --token-file /run/secrets/scim-token --tls-cert tls.crt --tls-key tls.key
+  CLAY_SCIM_TOKEN=… agent scim serve --listen 127.0.0.1:8080 --public-url https://scim.corp.com`
+
+// newSCIMServeCmd builds `agent scim serve`; runF, when not nil, runs
+// instead of scimServeRun.
+func newSCIMServeCmd(a *app, runF func(context.Context, *scimServeOptions) error) *cobra.Command {
+	o := &scimServeOptions{streams: a.streams(), getenv: a.envValue, auditKey: a.readAuditKey, checkConfig: a.checkConfig,
+		readToken: a.readSCIMToken, check: a.checkSession, auditLogPath: a.auditLogPath, openAudit: a.openAuditWith,
+		newBackend: a.newSCIMBackend, listenOn: listenTCP, now: a.clock}
+	cmd := &cobra.Command{
+		Use:         "serve",
+		Annotations: map[string]string{annotationMinVerbosity: "1"},
+		Short:       "Serve SCIM 2.0 under /scim/v2, acting on the Team page with the agent's flows",
+		Long:        scimServeLong,
+		Example:     scimServeExample,
+		Args:        noArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			o.log = a.log
+			return o.validate()
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.scimServe(cmd.Context(), o)
-		},
+		RunE: dispatchRun(o, runF, scimServeRun),
 	}
-	f := cmd.Flags()
+	o.register(cmd.Flags())
+	return cmd
+}
+
+// register binds scim serve's flags.
+func (o *scimServeOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8443", "address to serve SCIM, /healthz and /metrics on")
 	f.StringVar(&o.tokenFile, "token-file", "", "a file holding the bearer token (mode 0600; env "+envSCIMToken+")")
 	f.StringVar(&o.stateDir, "state-dir", "", "where the service keeps its store (default under $XDG_STATE_HOME/clay-agent/scim)")
@@ -130,20 +174,46 @@ rules apply (never the signed-in user or the last Admin, --allow-domain), and
 	f.StringVar(&o.lockDir, "lock-dir", "", "where the per-workspace lock files go (default under the user's state directory)")
 	f.DurationVar(&o.lockTimeout, "lock-timeout", 2*time.Minute, "how long a change waits for another run against the same workspace")
 	f.StringVar(&o.webhookURL, "webhook", "", "post an alert here when deprovisioning is stopped (env "+webhook.EnvURL+")")
-	return cmd
 }
 
 // validate checks every setting before anything starts (exit 2).
-func (o *scimOptions) validate(a *app) error {
+func (o *scimServeOptions) validate() error {
+	if err := o.validateServer(); err != nil {
+		return err
+	}
+	if err := o.validateUsers(); err != nil {
+		return err
+	}
+	if err := o.validateLimits(); err != nil {
+		return err
+	}
+	if err := o.validateOutputs(); err != nil {
+		return err
+	}
+	if o.stateDir == "" {
+		o.stateDir = filepath.Join(filepath.Dir(audit.DefaultPath()), "scim")
+	}
+	return o.checkConfig()
+}
+
+// validateServer checks the listen address, TLS and that a bearer token
+// is named.
+func (o *scimServeOptions) validateServer() error {
 	if _, _, err := net.SplitHostPort(o.listen); err != nil {
 		return usageError("--listen %q is not HOST:PORT: %v", o.listen, err)
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return usageError("--tls-cert and --tls-key go together")
 	}
-	if o.tokenFile == "" && a.getenv(envSCIMToken) == "" {
+	if o.tokenFile == "" && o.getenv(envSCIMToken) == "" {
 		return usageError("a bearer token is required: --token-file FILE or %s", envSCIMToken)
 	}
+	return nil
+}
+
+// validateUsers checks how SCIM users become members: the default role,
+// the address invited and what a POST for an existing one does.
+func (o *scimServeOptions) validateUsers() error {
 	var err error
 	if o.role, err = roster.ParseRole(o.defaultRole); err != nil {
 		return usageError("--default-role: %v", err)
@@ -164,6 +234,11 @@ func (o *scimOptions) validate(a *app) error {
 	default:
 		return usageError("--conflict must be error or existing, got %q", o.conflict)
 	}
+	return nil
+}
+
+// validateLimits checks the safety limits, the timings and the rate.
+func (o *scimServeOptions) validateLimits() error {
 	if o.maxRemovalsPerHour < 1 {
 		return usageError("--max-removals-per-hour must be at least 1")
 	}
@@ -178,12 +253,17 @@ func (o *scimOptions) validate(a *app) error {
 			return usageError("--allow-domain %s is not a domain name (e.g. corp.com)", quoteFlagValue(d))
 		}
 	}
-	if _, err := a.readAuditKey("--audit-key-file", o.auditKeyFile); err != nil {
+	return nil
+}
+
+// validateOutputs checks the audit key and builds the webhook client.
+func (o *scimServeOptions) validateOutputs() error {
+	if _, err := o.auditKey("--audit-key-file", o.auditKeyFile); err != nil {
 		return err
 	}
 	raw := o.webhookURL
 	if raw == "" {
-		raw = a.getenv(webhook.EnvURL)
+		raw = o.getenv(webhook.EnvURL)
 	}
 	if raw != "" {
 		c, err := webhook.New(raw)
@@ -192,10 +272,7 @@ func (o *scimOptions) validate(a *app) error {
 		}
 		o.hook = c
 	}
-	if o.stateDir == "" {
-		o.stateDir = filepath.Join(filepath.Dir(audit.DefaultPath()), "scim")
-	}
-	return a.config().Validate()
+	return nil
 }
 
 // readSCIMToken reads the bearer token from path (mode 0600 or stricter)
@@ -230,44 +307,75 @@ func (a *app) readSCIMToken(path string) ([]byte, error) {
 	return tok, nil
 }
 
-// scimServe runs the service until ctx is done.
-func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
-	tok, err := a.readSCIMToken(o.tokenFile)
+// scimServeRun checks the token, the session and the state directory,
+// opens the audit log and the store, and runs the service until ctx is
+// done.
+func scimServeRun(ctx context.Context, o *scimServeOptions) error {
+	tok, err := o.readToken(o.tokenFile)
 	if err != nil {
 		return err
 	}
-	o.token = tok
-	cfg := a.config()
-	if _, err := agent.LoadSession(cfg.SessionFile, a.now()); err != nil {
+	workspace, err := o.check()
+	if err != nil {
 		return err
 	}
-	log := a.log.Named("scim")
+	log := orNop(o.log).Named("scim")
 	if err := os.MkdirAll(o.stateDir, 0o700); err != nil {
 		return usageError("--state-dir %s: %v", o.stateDir, err)
 	}
-	logPath := a.auditLogPath(o.auditLog)
-	alog, err := a.openAuditLog(logPath, o.auditKeyFile, append([]audit.Option{audit.WithActor("scim"), audit.WithWorkspace(cfg.Workspace)}, a.auditOptions...)...)
+	alog, err := o.openAudit(o.auditLogPath(o.auditLog), o.auditKeyFile, audit.WithActor("scim"), audit.WithWorkspace(workspace))
 	if err != nil {
 		return fmt.Errorf("opening the audit log: %w", err)
 	}
 	defer alog.Close()
-	lockDir := o.lockDir
-	if lockDir == "" {
-		lockDir = lock.DefaultDir()
-	}
-	backend := newSCIMBackend(a, log, alog, flows.Policy{MaxRemovals: o.maxRemovalsPerHour, AllowDomains: o.allowDomains},
-		lock.PathFor(lockDir, cfg.Workspace), o.lockTimeout)
+	backend := o.newBackend(log, alog, flows.Policy{MaxRemovals: o.maxRemovalsPerHour, AllowDomains: o.allowDomains},
+		lock.PathFor(o.lockDirOrDefault(), workspace), o.lockTimeout)
 	defer backend.Close()
+	svc := &scimService{o: o, log: log, workspace: workspace}
+	if err := svc.open(ctx, backend, tok); err != nil {
+		return err
+	}
+	defer svc.srv.Close()
+	if err := svc.listen(); err != nil {
+		return err
+	}
+	err = svc.run(ctx)
+	log.Info("stopped")
+	return err
+}
 
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+// lockDirOrDefault is --lock-dir, or the user's state directory's.
+func (o *scimServeOptions) lockDirOrDefault() string {
+	if o.lockDir == "" {
+		return lock.DefaultDir()
+	}
+	return o.lockDir
+}
+
+// scimService is the SCIM service while it runs: its store and worker
+// (srv), and the HTTP server in front of them.
+type scimService struct {
+	o         *scimServeOptions
+	log       *zap.Logger
+	workspace string
+	reg       *prometheus.Registry
+	srv       *scim.Server
+	hs        *http.Server
+	ln        net.Listener
+}
+
+// open opens the service's store in --state-dir, with its metrics.
+func (s *scimService) open(ctx context.Context, backend scim.Backend, token []byte) error {
+	o := s.o
+	s.reg = prometheus.NewRegistry()
+	if err := s.reg.Register(collectors.NewGoCollector()); err != nil {
 		return err
 	}
 	srv, err := scim.New(scim.Config{
 		Backend:            backend,
 		StatePath:          filepath.Join(o.stateDir, "scim.db"),
-		Token:              o.token,
-		Workspace:          cfg.Workspace,
+		Token:              token,
+		Workspace:          s.workspace,
 		BaseURL:            strings.TrimRight(o.publicURL, "/"),
 		MaxRosterAge:       o.maxRosterAge,
 		MutationWait:       o.mutationWait,
@@ -277,47 +385,63 @@ func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
 		EmailFrom:          o.from,
 		Existing:           o.existing,
 		MaxRemovalsPerHour: o.maxRemovalsPerHour,
-		OnTrip:             a.scimTripAlert(ctx, log, o.hook, cfg.Workspace),
+		OnTrip:             scimTripAlert(ctx, s.log, o.hook, s.workspace),
 		DryRun:             o.dryRun,
-		Logger:             log,
-		Registry:           reg,
-		Now:                a.now,
+		Logger:             s.log,
+		Registry:           s.reg,
+		Now:                o.now,
 	})
 	if err != nil {
 		return fmt.Errorf("scim: %w", err)
 	}
-	defer srv.Close()
+	s.srv = srv
+	return nil
+}
 
+// listen opens the listener and says where the service is, warning of
+// plain HTTP off the loopback interface.
+func (s *scimService) listen() error {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/", srv.Handler())
-	ln, err := net.Listen("tcp", o.listen)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	mux.Handle("/", s.srv.Handler())
+	ln, err := s.o.listenOn(s.o.listen)
 	if err != nil {
-		return usageError("--listen %s: %v", o.listen, err)
+		return usageError("--listen %s: %v", s.o.listen, err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+	s.ln = ln
+	s.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: scim.MaxHeaderBytes}
 	scheme := "http"
-	if o.tlsCert != "" {
+	if s.o.tlsCert != "" {
 		scheme = "https"
 	}
 	if scheme == "http" && !isLoopback(ln.Addr()) {
-		log.Warn("serving SCIM over plain HTTP on a non-loopback address: terminate TLS in front of it (a reverse proxy) or pass --tls-cert and --tls-key")
+		s.log.Warn("serving SCIM over plain HTTP on a non-loopback address: terminate TLS in front of it (a reverse proxy) or pass --tls-cert and --tls-key")
 	}
-	fmt.Fprintf(a.stdout, "serving SCIM 2.0 on %s://%s/scim/v2 for workspace %s (state in %s)\n", scheme, ln.Addr(), cfg.Workspace, o.stateDir)
+	fmt.Fprintf(s.o.Out, "serving SCIM 2.0 on %s://%s/scim/v2 for workspace %s (state in %s)\n", scheme, ln.Addr(), s.workspace, s.o.stateDir)
+	return nil
+}
 
+// serveHTTP serves on the listener, with TLS when asked, until the
+// server is shut down, and sends its error.
+func (s *scimService) serveHTTP(httpErr chan<- error) {
+	if s.o.tlsCert != "" {
+		httpErr <- s.hs.ServeTLS(s.ln, s.o.tlsCert, s.o.tlsKey)
+	} else {
+		httpErr <- s.hs.Serve(s.ln)
+	}
+}
+
+// run runs the worker and the HTTP server until ctx is done or either
+// fails, then shuts both down. A corrupt store keeps the HTTP server
+// answering (health checks say why) until ctx is done.
+func (s *scimService) run(ctx context.Context) error {
 	workerErr := make(chan error, 1)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() { workerErr <- srv.Run(runCtx) }()
+	go func() { workerErr <- s.srv.Run(runCtx) }()
 	httpErr := make(chan error, 1)
-	go func() {
-		if o.tlsCert != "" {
-			httpErr <- hs.ServeTLS(ln, o.tlsCert, o.tlsKey)
-		} else {
-			httpErr <- hs.Serve(ln)
-		}
-	}()
+	go s.serveHTTP(httpErr)
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -329,7 +453,7 @@ func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
 		if errors.Is(err, scim.ErrStoreCorrupt) {
 			// keep answering: /healthz says unavailable (and why) and the
 			// API 503, until the service is stopped and its store restored
-			log.Error("the state store is corrupt: serving health checks until stopped", zap.Error(err))
+			s.log.Error("the state store is corrupt: serving health checks until stopped", zap.Error(err))
 			select {
 			case <-ctx.Done():
 			case <-httpErr:
@@ -338,18 +462,17 @@ func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), serveShutdownTimeout)
 	defer cancel()
-	_ = hs.Shutdown(shutdownCtx)
+	_ = s.hs.Shutdown(shutdownCtx)
 	stop()
 	if err := <-workerErr; err != nil && !errors.Is(err, context.Canceled) && serveErr == nil {
 		serveErr = err
 	}
-	log.Info("stopped")
 	return serveErr
 }
 
 // scimTripAlert logs and posts an alert when the removal circuit breaker
 // stops deprovisioning.
-func (a *app) scimTripAlert(ctx context.Context, log *zap.Logger, hook *webhook.Client, workspace string) func(string) {
+func scimTripAlert(ctx context.Context, log *zap.Logger, hook *webhook.Client, workspace string) func(string) {
 	return func(reason string) {
 		log.Error("deprovisioning stopped: the removal circuit breaker tripped", zap.String("reason", reason))
 		if hook == nil {
