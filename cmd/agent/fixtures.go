@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -144,88 +146,116 @@ func replaySession(srv *fixtures.Server, host string) (string, func(), error) {
 	return path, cleanup, nil
 }
 
-// printReplayStart tells how to use a replay: what it serves, and next to
-// the command to run, the workspace id, the base URL and the sign-in.
-func (a *app) printReplayStart(srv *fixtures.Server, rec *fixtures.Recording, dir, base, sessionFile string) {
-	m := rec.Manifest
-	email, pwd := srv.Credentials()
-	target := replayTarget(base, srv.Workspace(), rec.PagePath())
-	fmt.Fprintf(a.stdout, "replaying the recording %s (%d members, %d invitations, recorded %s) on %s\n", dir, m.Members, m.Invitations, m.RecordedAt, base)
-	fmt.Fprintf(a.stdout, "  workspace: %s (the recording's; the real id was rewritten)\n", srv.Workspace())
-	fmt.Fprintf(a.stdout, "  team page: %s%s\n", base, rec.PagePath())
-	if !rec.HasDocument() {
-		fmt.Fprintf(a.stdout, "  the recording holds no document: the page is its rendered DOM, without its code\n")
-	}
-	fmt.Fprintf(a.stdout, "  session:   %s (valid while this server runs)\n", sessionFile)
-	fmt.Fprintf(a.stdout, "  sign in:   %s / %s\n", email, pwd)
-	fmt.Fprintf(a.stdout, "  run:       agent list %s --session %s\n", target, sessionFile)
-	fmt.Fprintf(a.stdout, "  changes:   a recording is read-only: removing or editing a row the recording holds is replayed;\n")
-	fmt.Fprintf(a.stdout, "             any other change is refused (405), and the agent exits 2\n")
+// fixturesServeOptions are the settings and dependencies of `agent
+// fixtures serve`.
+type fixturesServeOptions struct {
+	streams
+	addr    string
+	fixture fixtureFlags
+
+	listenOn listenFunc
 }
 
-func (a *app) fixturesCommand() *cobra.Command {
+// newFixturesCmd builds `agent fixtures` and its subcommand serve.
+func newFixturesCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fixtures",
 		Short: "The fixture server: a local stand-in for Clay's Team page",
 	}
-	var addr string
-	ff := &fixtureFlags{}
-	serve := &cobra.Command{
+	cmd.AddCommand(newFixturesServeCmd(a, nil))
+	return cmd
+}
+
+// newFixturesServeCmd builds `agent fixtures serve`; runF, when not nil,
+// runs instead of fixturesServeRun.
+func newFixturesServeCmd(a *app, runF func(context.Context, *fixturesServeOptions) error) *cobra.Command {
+	o := &fixturesServeOptions{streams: a.streams(), listenOn: listenTCP}
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the fixture Team page, its login page and its /v3 API",
 		Example: `  agent fixtures serve --addr 127.0.0.1:8089 --rendition grid --members 2000
   agent fixtures serve --rendition paged --row-delay 2s --fail-mutations 1
   agent fixtures serve --rendition gen:42
   agent fixtures serve --login-form two-step --signin-delay 12s`,
-		Args: noArgs,
-		PreRunE: func(*cobra.Command, []string) error {
-			return ff.validate()
-		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			srv, rec, err := ff.server()
-			if err != nil {
-				return err
-			}
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return usageError("--addr %s: %v", addr, err)
-			}
-			defer ln.Close()
-			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-			base := "http://" + ln.Addr().String()
-			if rec != nil {
-				host, _, _ := net.SplitHostPort(ln.Addr().String())
-				sessionFile, cleanup, err := replaySession(srv, host)
-				if err != nil {
-					return fmt.Errorf("writing the replay's session file: %w", err)
-				}
-				defer cleanup()
-				a.printReplayStart(srv, rec, ff.recording, base, sessionFile)
-			} else {
-				email, pwd := srv.Credentials()
-				fmt.Fprintf(a.stdout, "fixture server (%s rendition, %s login form, workspace %s) on %s\n", srv.Rendition(), srv.LoginForm(), srv.Workspace(), base)
-				fmt.Fprintf(a.stdout, "  team page: %s%s\n  sign in:   %s / %s\n", base, srv.TeamPath(), email, pwd)
-				if g, ok := fixtures.ParseGen(srv.Rendition()); ok {
-					fmt.Fprintf(a.stdout, "  seed:      %d\n  choices:   %s\n", g.Seed, strings.TrimPrefix(g.String(), g.Name()+" "))
-				}
-			}
-			errc := make(chan error, 1)
-			go func() { errc <- hs.Serve(ln) }()
-			select {
-			case err := <-errc:
-				if errors.Is(err, http.ErrServerClosed) {
-					return nil
-				}
-				return err
-			case <-cmd.Context().Done():
-				shutdownCtx, cancel := contextWithTimeout(5 * time.Second)
-				defer cancel()
-				return hs.Shutdown(shutdownCtx)
-			}
-		},
+		Args:    noArgs,
+		PreRunE: func(*cobra.Command, []string) error { return o.fixture.validate() },
+		RunE:    dispatchRun(o, runF, fixturesServeRun),
 	}
-	serve.Flags().StringVar(&addr, "addr", "127.0.0.1:8089", "listen address")
-	ff.register(serve)
-	cmd.AddCommand(serve)
+	cmd.Flags().StringVar(&o.addr, "addr", "127.0.0.1:8089", "listen address")
+	o.fixture.register(cmd)
 	return cmd
+}
+
+// fixturesServeRun builds the fixture server, listens, says how to use it
+// and serves until ctx ends.
+func fixturesServeRun(ctx context.Context, o *fixturesServeOptions) error {
+	srv, rec, err := o.fixture.server()
+	if err != nil {
+		return err
+	}
+	ln, err := o.listenOn(o.addr)
+	if err != nil {
+		return usageError("--addr %s: %v", o.addr, err)
+	}
+	defer ln.Close()
+	base := "http://" + ln.Addr().String()
+	if rec != nil {
+		host, _, _ := net.SplitHostPort(ln.Addr().String())
+		sessionFile, cleanup, err := replaySession(srv, host)
+		if err != nil {
+			return fmt.Errorf("writing the replay's session file: %w", err)
+		}
+		defer cleanup()
+		printReplayStart(o.Out, srv, rec, o.fixture.recording, base, sessionFile)
+	} else {
+		printFixtureStart(o.Out, srv, base)
+	}
+	return serveUntilDone(ctx, &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}, ln)
+}
+
+// printFixtureStart tells what the fixture server serves and how to sign
+// in.
+func printFixtureStart(w io.Writer, srv *fixtures.Server, base string) {
+	email, pwd := srv.Credentials()
+	fmt.Fprintf(w, "fixture server (%s rendition, %s login form, workspace %s) on %s\n", srv.Rendition(), srv.LoginForm(), srv.Workspace(), base)
+	fmt.Fprintf(w, "  team page: %s%s\n  sign in:   %s / %s\n", base, srv.TeamPath(), email, pwd)
+	if g, ok := fixtures.ParseGen(srv.Rendition()); ok {
+		fmt.Fprintf(w, "  seed:      %d\n  choices:   %s\n", g.Seed, strings.TrimPrefix(g.String(), g.Name()+" "))
+	}
+}
+
+// serveUntilDone serves hs on ln until ctx ends, then shuts it down.
+func serveUntilDone(ctx context.Context, hs *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+		shutdownCtx, cancel := contextWithTimeout(5 * time.Second)
+		defer cancel()
+		return hs.Shutdown(shutdownCtx)
+	}
+}
+
+// printReplayStart tells how to use a replay: what it serves, and next to
+// the command to run, the workspace id, the base URL and the sign-in.
+func printReplayStart(w io.Writer, srv *fixtures.Server, rec *fixtures.Recording, dir, base, sessionFile string) {
+	m := rec.Manifest
+	email, pwd := srv.Credentials()
+	target := replayTarget(base, srv.Workspace(), rec.PagePath())
+	fmt.Fprintf(w, "replaying the recording %s (%d members, %d invitations, recorded %s) on %s\n", dir, m.Members, m.Invitations, m.RecordedAt, base)
+	fmt.Fprintf(w, "  workspace: %s (the recording's; the real id was rewritten)\n", srv.Workspace())
+	fmt.Fprintf(w, "  team page: %s%s\n", base, rec.PagePath())
+	if !rec.HasDocument() {
+		fmt.Fprintf(w, "  the recording holds no document: the page is its rendered DOM, without its code\n")
+	}
+	fmt.Fprintf(w, "  session:   %s (valid while this server runs)\n", sessionFile)
+	fmt.Fprintf(w, "  sign in:   %s / %s\n", email, pwd)
+	fmt.Fprintf(w, "  run:       agent list %s --session %s\n", target, sessionFile)
+	fmt.Fprintf(w, "  changes:   a recording is read-only: removing or editing a row the recording holds is replayed;\n")
+	fmt.Fprintf(w, "             any other change is refused (405), and the agent exits 2\n")
 }

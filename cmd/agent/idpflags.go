@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"go.uber.org/zap"
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/idp"
@@ -52,8 +53,9 @@ func formatNames() []string {
 
 // validate checks every value before any source is read or any browser
 // starts, and reads the live sources' secrets (a missing or refused secret
-// file fails here). Errors are usage errors (exit 2).
-func (f *idpFlags) validate(a *app) error {
+// file fails here). Errors are usage errors (exit 2). The sources read
+// their secrets' environment variables with getenv and log to log.
+func (f *idpFlags) validate(getenv func(string) string, log *zap.Logger) error {
 	if len(f.sources) == 0 {
 		return usageError("--idp is required: an export file, okta:https://ORG.okta.com or entra:TENANT")
 	}
@@ -67,7 +69,7 @@ func (f *idpFlags) validate(a *app) error {
 			return usageError("--idp %s: %v", quoteFlagValue(s), err)
 		}
 	}
-	f.opts = []idp.Option{idp.WithGetenv(a.getenv), idp.WithLogger(a.log.Named("idp"))}
+	f.opts = []idp.Option{idp.WithGetenv(getenv), idp.WithLogger(log.Named("idp"))}
 	if f.columns != "" || len(f.active) > 0 {
 		m, err := idp.ParseColumnMap(f.columns, f.active)
 		if err != nil {

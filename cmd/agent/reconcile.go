@@ -8,28 +8,32 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
-	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/idp"
 	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/agent/textsafe"
 )
 
-// reconcileOptions are the settings of `agent reconcile`: an Options
-// struct that tests can fill without flags.
+// reconcileOptions are the settings and dependencies of `agent
+// reconcile`.
 type reconcileOptions struct {
+	streams
 	idp      idpFlags
 	output   string
 	csvRaw   bool
 	detailed bool
+
+	getenv func(string) string
+	log    *zap.Logger
+	// checkSession checks the configuration and the session file before
+	// any identity source is read.
+	checkSession func() (string, error)
+	open         readOpener
 }
 
-func (a *app) reconcileCommand() *cobra.Command {
-	o := &reconcileOptions{}
-	cmd := &cobra.Command{
-		Use:   "reconcile",
-		Short: "Compare Clay's members with the identity provider: who should not have a seat",
-		Long: `reconcile reads the identity sources (--idp, repeatable: a person is active if
+// reconcileLong is reconcile's help.
+const reconcileLong = `reconcile reads the identity sources (--idp, repeatable: a person is active if
 any source says so), then the Team page once, and prints one finding per member
 and per pending invitation:
 
@@ -46,23 +50,28 @@ whole and ignoring case, with the aliases the sources give (Entra proxyAddresses
 and otherMails, Okta login and secondEmail) and --domain-alias. Bad sources exit
 with 2 before any browser starts; a live directory that fails midway exits with
 1 and no findings. Exit 0 whenever the reconciliation ran; with
---detailed-exitcode, 7 when any finding is not active.`,
-		Example: `  agent reconcile --idp entra-users.csv --company-domain corp.com
+--detailed-exitcode, 7 when any finding is not active.`
+
+// reconcileExample is reconcile's examples.
+const reconcileExample = `  agent reconcile --idp entra-users.csv --company-domain corp.com
   agent reconcile --idp okta:https://corp.okta.com --okta-token-file /run/secrets/okta -o json
-  agent reconcile --idp users.csv --idp-column email=Mail,status=State --idp-active enabled`,
-		Args: noArgs,
+  agent reconcile --idp users.csv --idp-column email=Mail,status=State --idp-active enabled`
+
+// newReconcileCmd builds `agent reconcile`; runF, when not nil, runs
+// instead of reconcileRun.
+func newReconcileCmd(a *app, runF func(context.Context, *reconcileOptions) error) *cobra.Command {
+	o := &reconcileOptions{streams: a.streams(), getenv: a.envValue, checkSession: a.checkSession, open: a.openReadSession}
+	cmd := &cobra.Command{
+		Use:     "reconcile",
+		Short:   "Compare Clay's members with the identity provider: who should not have a seat",
+		Long:    reconcileLong,
+		Example: reconcileExample,
+		Args:    noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
-			if err := checkFormat(o.output); err != nil {
-				return err
-			}
-			if err := checkCSVRaw(o.csvRaw, o.output); err != nil {
-				return err
-			}
-			return o.idp.validate(a)
+			o.log = a.log
+			return o.validate()
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runReconcile(cmd.Context(), o)
-		},
+		RunE: dispatchRun(o, runF, reconcileRun),
 	}
 	o.idp.register(cmd.Flags())
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table, json or csv")
@@ -71,14 +80,25 @@ with 2 before any browser starts; a live directory that fails midway exits with
 	return cmd
 }
 
-// runReconcile loads the sources, reads the Team page and prints the
+// validate checks the flags before any source is read (exit 2).
+func (o *reconcileOptions) validate() error {
+	if err := checkFormat(o.output); err != nil {
+		return err
+	}
+	if err := checkCSVRaw(o.csvRaw, o.output); err != nil {
+		return err
+	}
+	return o.idp.validate(o.getenv, orNop(o.log))
+}
+
+// reconcileRun loads the sources, reads the Team page and prints the
 // findings.
-func (a *app) runReconcile(ctx context.Context, o *reconcileOptions) error {
-	rep, _, _, err := a.reconcileLive(ctx, &o.idp)
+func reconcileRun(ctx context.Context, o *reconcileOptions) error {
+	rep, _, _, err := reconcileLive(ctx, &o.idp, o.checkSession, o.open)
 	if err != nil {
 		return err
 	}
-	if err := writeReport(a.stdout, rep, o.output, o.csvRaw); err != nil {
+	if err := writeReport(o.Out, rep, o.output, o.csvRaw); err != nil {
 		return err
 	}
 	if o.detailed && notAllActive(rep) {
@@ -87,25 +107,28 @@ func (a *app) runReconcile(ctx context.Context, o *reconcileOptions) error {
 	return nil
 }
 
-// reconcileLive checks the session file and loads the sources first (bad
-// input never starts a browser, and a refused session file never reaches
-// an identity provider), then reads the Team page and reconciles it.
-func (a *app) reconcileLive(ctx context.Context, f *idpFlags) (*idp.Report, *roster.Roster, []*idp.Directory, error) {
-	if _, err := agent.LoadSession(a.config().SessionFile, a.now()); err != nil {
-		return nil, nil, nil, err
+// reconcileLive checks the session file with checkSession (when not nil)
+// and loads the sources first (bad input never starts a browser, and a
+// refused session file never reaches an identity provider), then reads the
+// Team page opened with open and reconciles it.
+func reconcileLive(ctx context.Context, f *idpFlags, checkSession func() (string, error), open readOpener) (*idp.Report, *roster.Roster, []*idp.Directory, error) {
+	if checkSession != nil {
+		if _, err := checkSession(); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	dirs, err := f.load(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	s, err := a.openSession(ctx)
+	page, err := open(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	defer s.close()
-	r, err := s.team.List(ctx, s.cfg.Workspace)
+	defer page.Close()
+	r, err := page.List(ctx)
 	if err != nil {
-		return nil, nil, nil, s.fail("reconcile", err)
+		return nil, nil, nil, page.Fail("reconcile", err)
 	}
 	rep, err := f.reconcile(r, dirs)
 	if err != nil {

@@ -38,8 +38,9 @@ type scimBackend struct {
 
 var _ scim.Backend = (*scimBackend)(nil)
 
-// newSCIMBackend returns a backend whose browser opens on first use.
-func newSCIMBackend(a *app, log *zap.Logger, alog *audit.Log, policy flows.Policy, lockPath string, lockTimeout time.Duration) *scimBackend {
+// newSCIMBackend is the app's scimBackendMaker: a backend whose browser
+// opens on first use.
+func (a *app) newSCIMBackend(log *zap.Logger, alog *audit.Log, policy flows.Policy, lockPath string, lockTimeout time.Duration) scimServiceBackend {
 	return &scimBackend{log: log, alog: alog, policy: policy, lockPath: lockPath, lockTimeout: lockTimeout,
 		sessions: &engine.Keeper{Open: a.openEngineSession}, before: a.scimBeforeAction}
 }

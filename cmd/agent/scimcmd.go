@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 
 	"github.com/clay-agent/clay-agent/agent"
@@ -35,8 +36,10 @@ const envSCIMToken = "CLAY_SCIM_TOKEN"
 // minSCIMToken is the shortest bearer token the service accepts.
 const minSCIMToken = 32
 
-// scimOptions are the settings of `agent scim serve`.
-type scimOptions struct {
+// scimServeOptions are the settings and dependencies of `agent scim
+// serve`.
+type scimServeOptions struct {
+	streams
 	listen, tokenFile, stateDir string
 	tlsCert, tlsKey             string
 	publicURL                   string
@@ -54,19 +57,45 @@ type scimOptions struct {
 	webhookURL                  string
 	roleMapFlag, roleMapFile    string
 
-	token    []byte
-	roleMap  map[string]roster.Role
+	// built by validate
 	role     roster.Role
+	roleMap  map[string]roster.Role
 	hook     *webhook.Client
 	from     scim.EmailSource
 	existing scim.ConflictMode
-
 	// tlsConfig holds the key pair of --tls-cert and --tls-key, read
 	// before anything starts.
 	tlsConfig *tls.Config
+
+	getenv      func(string) string
+	auditKey    auditKeyReader
+	checkConfig func() error
+	// readToken reads the bearer token from --token-file or the
+	// environment.
+	readToken    func(path string) ([]byte, error)
+	check        sessionCheck
+	auditLogPath func(flagValue string) string
+	openAudit    auditOpener
+	newBackend   scimBackendMaker
+	listenOn     listenFunc
+	now          func() time.Time
+	log          *zap.Logger
 }
 
-func (a *app) scimCommand() *cobra.Command {
+// scimServiceBackend is the SCIM service's backend with the browser it
+// keeps open between requests.
+type scimServiceBackend interface {
+	scim.Backend
+	// Close closes the browser.
+	Close()
+}
+
+// scimBackendMaker builds the backend that acts on the Team page, under
+// the workspace lock at lockPath, auditing to alog.
+type scimBackendMaker func(log *zap.Logger, alog *audit.Log, policy flows.Policy, lockPath string, lockTimeout time.Duration) scimServiceBackend
+
+// newSCIMCmd builds `agent scim` and its subcommand serve.
+func newSCIMCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scim",
 		Short: "Serve SCIM 2.0 for identity providers (Okta, Entra)",
@@ -78,17 +107,12 @@ func (a *app) scimCommand() *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(a.scimServeCommand())
+	cmd.AddCommand(newSCIMServeCmd(a, nil))
 	return cmd
 }
 
-func (a *app) scimServeCommand() *cobra.Command {
-	o := &scimOptions{}
-	cmd := &cobra.Command{
-		Use:         "serve",
-		Annotations: map[string]string{annotationMinVerbosity: "1"},
-		Short:       "Serve SCIM 2.0 under /scim/v2, acting on the Team page with the agent's flows",
-		Long: `serve speaks SCIM 2.0 (RFC 7643/7644) to an identity provider under /scim/v2 and
+// scimServeLong is scim serve's help.
+const scimServeLong = `serve speaks SCIM 2.0 (RFC 7643/7644) to an identity provider under /scim/v2 and
 performs each request with the agent's flows: POST /Users invites, PATCH or PUT
 active=false and DELETE offboard, active=true invites again, membership of the
 groups "Clay Admin", "Clay Editor", "Clay Viewer" and "Clay Sales rep" sets the
@@ -104,18 +128,37 @@ or put it behind a reverse proxy that terminates TLS. Every action is in the
 audit log with the SCIM request id and the client. The mutating commands' safety
 rules apply (never the signed-in user or the last Admin, --allow-domain), and
 --max-removals-per-hour stops deprovisioning and alerts (--webhook) when passed.
-/healthz and /metrics are served beside /scim/v2.`,
-		Example: `  agent scim serve --listen 0.0.0.0:8443 --token-file /run/secrets/scim-token --tls-cert tls.crt --tls-key tls.key
-  CLAY_SCIM_TOKEN=… agent scim serve --listen 127.0.0.1:8080 --public-url https://scim.corp.com`,
-		Args: noArgs,
-		PreRunE: func(cmd *cobra.Command, _ []string) error {
-			return o.validate(a)
+/healthz and /metrics are served beside /scim/v2.`
+
+// scimServeExample is scim serve's examples.
+const scimServeExample = `  agent scim serve --listen 0.0.0.0:8443 --token-file /run/secrets/scim-token --tls-cert tls.crt --tls-key tls.key
+  CLAY_SCIM_TOKEN=… agent scim serve --listen 127.0.0.1:8080 --public-url https://scim.corp.com`
+
+// newSCIMServeCmd builds `agent scim serve`; runF, when not nil, runs
+// instead of scimServeRun.
+func newSCIMServeCmd(a *app, runF func(context.Context, *scimServeOptions) error) *cobra.Command {
+	o := &scimServeOptions{streams: a.streams(), getenv: a.envValue, auditKey: a.readAuditKey, checkConfig: a.checkConfig,
+		readToken: a.readSCIMToken, check: a.checkSession, auditLogPath: a.auditLogPath, openAudit: a.openAuditWith,
+		newBackend: a.newSCIMBackend, listenOn: listenTCP, now: a.clock}
+	cmd := &cobra.Command{
+		Use:         "serve",
+		Annotations: map[string]string{annotationMinVerbosity: "1"},
+		Short:       "Serve SCIM 2.0 under /scim/v2, acting on the Team page with the agent's flows",
+		Long:        scimServeLong,
+		Example:     scimServeExample,
+		Args:        noArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			o.log = a.log
+			return o.validate()
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.scimServe(cmd.Context(), o)
-		},
+		RunE: dispatchRun(o, runF, scimServeRun),
 	}
-	f := cmd.Flags()
+	o.register(cmd.Flags())
+	return cmd
+}
+
+// register binds scim serve's flags.
+func (o *scimServeOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8443", "address to serve SCIM, /healthz and /metrics on")
 	f.StringVar(&o.tokenFile, "token-file", "", "a file holding the bearer token (mode 0600; env "+envSCIMToken+")")
 	f.StringVar(&o.stateDir, "state-dir", "", "where the service keeps its store (default under $XDG_STATE_HOME/clay-agent/scim)")
@@ -139,62 +182,46 @@ rules apply (never the signed-in user or the last Admin, --allow-domain), and
 	f.StringVar(&o.webhookURL, "webhook", "", "post an alert here when deprovisioning is stopped (env "+webhook.EnvURL+")")
 	f.StringVar(&o.roleMapFlag, "entra-role-map", "", roleMapUsage)
 	f.StringVar(&o.roleMapFile, "entra-role-map-file", "", roleMapFileUsage)
-	return cmd
 }
 
 // validate checks every setting before anything starts (exit 2).
-func (o *scimOptions) validate(a *app) error {
+func (o *scimServeOptions) validate() error {
+	if err := o.validateServer(); err != nil {
+		return err
+	}
+	if err := o.validateUsers(); err != nil {
+		return err
+	}
+	if err := o.validateLimits(); err != nil {
+		return err
+	}
+	if err := o.validateOutputs(); err != nil {
+		return err
+	}
+	if o.stateDir == "" {
+		o.stateDir = filepath.Join(filepath.Dir(audit.DefaultPath()), "scim")
+	}
+	return o.checkConfig()
+}
+
+// validateServer checks the listen address, TLS and that a bearer token
+// is named.
+func (o *scimServeOptions) validateServer() error {
 	if _, _, err := net.SplitHostPort(o.listen); err != nil {
 		return usageError("--listen %q is not HOST:PORT: %v", o.listen, err)
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return usageError("--tls-cert and --tls-key go together")
 	}
-	if o.tokenFile == "" && a.getenv(envSCIMToken) == "" {
+	if o.tokenFile == "" && o.getenv(envSCIMToken) == "" {
 		return usageError("a bearer token is required: --token-file FILE or %s", envSCIMToken)
 	}
-	if err := o.parseModes(); err != nil {
-		return err
-	}
-	if err := o.loadRoleMap(); err != nil {
-		return err
-	}
-	if o.maxRemovalsPerHour < 1 {
-		return usageError("--max-removals-per-hour must be at least 1")
-	}
-	if o.maxRosterAge <= 0 || o.mutationWait <= 0 || o.lockTimeout < 0 {
-		return usageError("--max-roster-age and --mutation-wait must be positive, --lock-timeout not negative")
-	}
-	if o.rate <= 0 || o.burst < 1 {
-		return usageError("--rate must be positive and --burst at least 1")
-	}
-	for _, d := range o.allowDomains {
-		if !validDomain(d) {
-			return usageError("--allow-domain %s is not a domain name (e.g. corp.com)", quoteFlagValue(d))
-		}
-	}
-	if _, err := a.readAuditKey("--audit-key-file", o.auditKeyFile); err != nil {
-		return err
-	}
-	raw := o.webhookURL
-	if raw == "" {
-		raw = a.getenv(webhook.EnvURL)
-	}
-	if raw != "" {
-		c, err := webhook.New(raw)
-		if err != nil {
-			return fmt.Errorf("%w: --webhook (or %s): %w", agent.ErrUsage, webhook.EnvURL, err)
-		}
-		o.hook = c
-	}
-	if o.stateDir == "" {
-		o.stateDir = filepath.Join(filepath.Dir(audit.DefaultPath()), "scim")
-	}
-	return a.config().Validate()
+	return nil
 }
 
-// parseModes reads --default-role, --email-from and --conflict.
-func (o *scimOptions) parseModes() error {
+// validateUsers checks how SCIM users become members: the default role,
+// the address invited and what a POST for an existing one does.
+func (o *scimServeOptions) validateUsers() error {
 	var err error
 	if o.role, err = roster.ParseRole(o.defaultRole); err != nil {
 		return usageError("--default-role: %v", err)
@@ -214,6 +241,44 @@ func (o *scimOptions) parseModes() error {
 		o.existing = scim.ConflictReturnExisting
 	default:
 		return usageError("--conflict must be error or existing, got %q", o.conflict)
+	}
+	return o.loadRoleMap()
+}
+
+// validateLimits checks the safety limits, the timings and the rate.
+func (o *scimServeOptions) validateLimits() error {
+	if o.maxRemovalsPerHour < 1 {
+		return usageError("--max-removals-per-hour must be at least 1")
+	}
+	if o.maxRosterAge <= 0 || o.mutationWait <= 0 || o.lockTimeout < 0 {
+		return usageError("--max-roster-age and --mutation-wait must be positive, --lock-timeout not negative")
+	}
+	if o.rate <= 0 || o.burst < 1 {
+		return usageError("--rate must be positive and --burst at least 1")
+	}
+	for _, d := range o.allowDomains {
+		if !validDomain(d) {
+			return usageError("--allow-domain %s is not a domain name (e.g. corp.com)", quoteFlagValue(d))
+		}
+	}
+	return nil
+}
+
+// validateOutputs checks the audit key and builds the webhook client.
+func (o *scimServeOptions) validateOutputs() error {
+	if _, err := o.auditKey("--audit-key-file", o.auditKeyFile); err != nil {
+		return err
+	}
+	raw := o.webhookURL
+	if raw == "" {
+		raw = o.getenv(webhook.EnvURL)
+	}
+	if raw != "" {
+		c, err := webhook.New(raw)
+		if err != nil {
+			return fmt.Errorf("%w: --webhook (or %s): %w", agent.ErrUsage, webhook.EnvURL, err)
+		}
+		o.hook = c
 	}
 	return nil
 }
@@ -237,42 +302,78 @@ func (a *app) readSCIMToken(path string) ([]byte, error) {
 	return tok, nil
 }
 
-// scimServe runs the service until ctx is done.
-func (a *app) scimServe(ctx context.Context, o *scimOptions) error {
-	if err := a.readSCIMSecrets(o); err != nil {
+// scimServeRun reads the secrets (the token, the TLS key), checks the
+// session and the state directory, opens the audit log and the store, and
+// runs the service until ctx is done.
+func scimServeRun(ctx context.Context, o *scimServeOptions) error {
+	tok, err := o.readToken(o.tokenFile)
+	if err != nil {
 		return err
 	}
-	cfg := a.config()
-	if _, err := agent.LoadSession(cfg.SessionFile, a.now()); err != nil {
+	if o.tlsConfig, err = readTLSKeyPair(o.tlsCert, o.tlsKey); err != nil {
 		return err
 	}
-	log := a.log.Named("scim")
+	workspace, err := o.check()
+	if err != nil {
+		return err
+	}
+	log := orNop(o.log).Named("scim")
 	if err := os.MkdirAll(o.stateDir, 0o700); err != nil {
 		return usageError("--state-dir %s: %v", o.stateDir, err)
 	}
-	logPath := a.auditLogPath(o.auditLog)
-	alog, err := a.openAuditLog(logPath, o.auditKeyFile, append([]audit.Option{audit.WithActor("scim"), audit.WithWorkspace(cfg.Workspace)}, a.auditOptions...)...)
+	alog, err := o.openAudit(o.auditLogPath(o.auditLog), o.auditKeyFile, audit.WithActor("scim"), audit.WithWorkspace(workspace))
 	if err != nil {
 		return fmt.Errorf("opening the audit log: %w", err)
 	}
 	defer alog.Close()
-	lockDir := o.lockDir
-	if lockDir == "" {
-		lockDir = lock.DefaultDir()
-	}
-	backend := newSCIMBackend(a, log, alog, flows.Policy{MaxRemovals: o.maxRemovalsPerHour, AllowDomains: o.allowDomains},
-		lock.PathFor(lockDir, cfg.Workspace), o.lockTimeout)
+	backend := o.newBackend(log, alog, flows.Policy{MaxRemovals: o.maxRemovalsPerHour, AllowDomains: o.allowDomains},
+		lock.PathFor(o.lockDirOrDefault(), workspace), o.lockTimeout)
 	defer backend.Close()
-	return a.scimListen(ctx, o, backend, log, cfg.Workspace)
+	svc := &scimService{o: o, log: log, workspace: workspace}
+	if err := svc.open(ctx, backend, tok); err != nil {
+		return err
+	}
+	defer svc.srv.Close()
+	if err := svc.listen(); err != nil {
+		return err
+	}
+	err = svc.run(ctx)
+	log.Info("stopped")
+	return err
 }
 
-// scimConfig is the service's configuration from the options.
-func (a *app) scimConfig(ctx context.Context, o *scimOptions, backend scim.Backend, log *zap.Logger, reg *prometheus.Registry, workspace string) scim.Config {
-	return scim.Config{
+// lockDirOrDefault is --lock-dir, or the user's state directory's.
+func (o *scimServeOptions) lockDirOrDefault() string {
+	if o.lockDir == "" {
+		return lock.DefaultDir()
+	}
+	return o.lockDir
+}
+
+// scimService is the SCIM service while it runs: its store and worker
+// (srv), and the HTTP server in front of them.
+type scimService struct {
+	o         *scimServeOptions
+	log       *zap.Logger
+	workspace string
+	reg       *prometheus.Registry
+	srv       *scim.Server
+	hs        *http.Server
+	ln        net.Listener
+}
+
+// open opens the service's store in --state-dir, with its metrics.
+func (s *scimService) open(ctx context.Context, backend scim.Backend, token []byte) error {
+	o := s.o
+	s.reg = prometheus.NewRegistry()
+	if err := s.reg.Register(collectors.NewGoCollector()); err != nil {
+		return err
+	}
+	srv, err := scim.New(scim.Config{
 		Backend:            backend,
 		StatePath:          filepath.Join(o.stateDir, "scim.db"),
-		Token:              o.token,
-		Workspace:          workspace,
+		Token:              token,
+		Workspace:          s.workspace,
 		BaseURL:            strings.TrimRight(o.publicURL, "/"),
 		MaxRosterAge:       o.maxRosterAge,
 		MutationWait:       o.mutationWait,
@@ -282,63 +383,64 @@ func (a *app) scimConfig(ctx context.Context, o *scimOptions, backend scim.Backe
 		EmailFrom:          o.from,
 		Existing:           o.existing,
 		MaxRemovalsPerHour: o.maxRemovalsPerHour,
-		OnTrip:             a.scimTripAlert(ctx, log, o.hook, workspace),
+		OnTrip:             scimTripAlert(ctx, s.log, o.hook, s.workspace),
 		DryRun:             o.dryRun,
-		Logger:             log,
-		Registry:           reg,
-		Now:                a.now,
+		Logger:             s.log,
+		Registry:           s.reg,
+		Now:                o.now,
 		RoleMap:            o.roleMap,
-	}
-}
-
-// scimListen opens the service's store and its listener, and serves
-// until ctx is done.
-func (a *app) scimListen(ctx context.Context, o *scimOptions, backend scim.Backend, log *zap.Logger, workspace string) error {
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(collectors.NewGoCollector()); err != nil {
-		return err
-	}
-	srv, err := scim.New(a.scimConfig(ctx, o, backend, log, reg, workspace))
+	})
 	if err != nil {
 		return fmt.Errorf("scim: %w", err)
 	}
-	defer srv.Close()
+	s.srv = srv
+	return nil
+}
 
+// listen opens the listener and says where the service is, warning of
+// plain HTTP off the loopback interface.
+func (s *scimService) listen() error {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/", srv.Handler())
-	ln, err := net.Listen("tcp", o.listen)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	mux.Handle("/", s.srv.Handler())
+	ln, err := s.o.listenOn(s.o.listen)
 	if err != nil {
-		return usageError("--listen %s: %v", o.listen, err)
+		return usageError("--listen %s: %v", s.o.listen, err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
-		MaxHeaderBytes: scim.MaxHeaderBytes, TLSConfig: o.tlsConfig}
+	s.ln = ln
+	s.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: scim.MaxHeaderBytes, TLSConfig: s.o.tlsConfig}
 	scheme := "http"
-	if o.tlsCert != "" {
+	if s.o.tlsCert != "" {
 		scheme = "https"
 	}
 	if scheme == "http" && !isLoopback(ln.Addr()) {
-		log.Warn("serving SCIM over plain HTTP on a non-loopback address: terminate TLS in front of it (a reverse proxy) or pass --tls-cert and --tls-key")
+		s.log.Warn("serving SCIM over plain HTTP on a non-loopback address: terminate TLS in front of it (a reverse proxy) or pass --tls-cert and --tls-key")
 	}
-	fmt.Fprintf(a.stdout, "serving SCIM 2.0 on %s://%s/scim/v2 for workspace %s (state in %s)\n", scheme, ln.Addr(), workspace, o.stateDir)
-	return serveSCIM(ctx, o, srv, hs, ln, log)
+	fmt.Fprintf(s.o.Out, "serving SCIM 2.0 on %s://%s/scim/v2 for workspace %s (state in %s)\n", scheme, ln.Addr(), s.workspace, s.o.stateDir)
+	return nil
 }
 
-// serveSCIM runs the worker and the HTTP server until ctx is done or one
-// of them fails, then stops both.
-func serveSCIM(ctx context.Context, o *scimOptions, srv *scim.Server, hs *http.Server, ln net.Listener, log *zap.Logger) error {
+// serveHTTP serves on the listener, with TLS when asked, until the
+// server is shut down, and sends its error.
+func (s *scimService) serveHTTP(httpErr chan<- error) {
+	if s.o.tlsCert != "" {
+		httpErr <- s.hs.ServeTLS(s.ln, "", "") // the key pair read by readTLSKeyPair
+	} else {
+		httpErr <- s.hs.Serve(s.ln)
+	}
+}
+
+// run runs the worker and the HTTP server until ctx is done or either
+// fails, then shuts both down. A corrupt store keeps the HTTP server
+// answering (health checks say why) until ctx is done.
+func (s *scimService) run(ctx context.Context) error {
 	workerErr := make(chan error, 1)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() { workerErr <- srv.Run(runCtx) }()
+	go func() { workerErr <- s.srv.Run(runCtx) }()
 	httpErr := make(chan error, 1)
-	go func() {
-		if o.tlsCert != "" {
-			httpErr <- hs.ServeTLS(ln, "", "") // the key pair read by readSCIMSecrets
-		} else {
-			httpErr <- hs.Serve(ln)
-		}
-	}()
+	go s.serveHTTP(httpErr)
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -350,7 +452,7 @@ func serveSCIM(ctx context.Context, o *scimOptions, srv *scim.Server, hs *http.S
 		if errors.Is(err, scim.ErrStoreCorrupt) {
 			// keep answering: /healthz says unavailable (and why) and the
 			// API 503, until the service is stopped and its store restored
-			log.Error("the state store is corrupt: serving health checks until stopped", zap.Error(err))
+			s.log.Error("the state store is corrupt: serving health checks until stopped", zap.Error(err))
 			select {
 			case <-ctx.Done():
 			case <-httpErr:
@@ -359,18 +461,17 @@ func serveSCIM(ctx context.Context, o *scimOptions, srv *scim.Server, hs *http.S
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), serveShutdownTimeout)
 	defer cancel()
-	_ = hs.Shutdown(shutdownCtx)
+	_ = s.hs.Shutdown(shutdownCtx)
 	stop()
 	if err := <-workerErr; err != nil && !errors.Is(err, context.Canceled) && serveErr == nil {
 		serveErr = err
 	}
-	log.Info("stopped")
 	return serveErr
 }
 
 // scimTripAlert logs and posts an alert when the removal circuit breaker
 // stops deprovisioning.
-func (a *app) scimTripAlert(ctx context.Context, log *zap.Logger, hook *webhook.Client, workspace string) func(string) {
+func scimTripAlert(ctx context.Context, log *zap.Logger, hook *webhook.Client, workspace string) func(string) {
 	return func(reason string) {
 		log.Error("deprovisioning stopped: the removal circuit breaker tripped", zap.String("reason", reason))
 		if hook == nil {

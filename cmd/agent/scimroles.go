@@ -53,7 +53,7 @@ func parseRoleMap(entries []string, what string) (map[string]roster.Role, error)
 
 // loadRoleMap sets o.roleMap from --entra-role-map (comma-separated) or
 // --entra-role-map-file (one mapping a line), which exclude each other.
-func (o *scimOptions) loadRoleMap() error {
+func (o *scimServeOptions) loadRoleMap() error {
 	switch {
 	case o.roleMapFlag != "" && o.roleMapFile != "":
 		return usageError("--entra-role-map and --entra-role-map-file exclude each other")

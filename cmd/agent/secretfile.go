@@ -18,17 +18,6 @@ const (
 	maxTLSKey = 64 << 10
 )
 
-// readSCIMSecrets reads the SCIM service's secrets before anything
-// starts: the bearer token and, with --tls-key, the TLS key pair.
-func (a *app) readSCIMSecrets(o *scimOptions) error {
-	var err error
-	if o.token, err = a.readSCIMToken(o.tokenFile); err != nil {
-		return err
-	}
-	o.tlsConfig, err = readTLSKeyPair(o.tlsCert, o.tlsKey)
-	return err
-}
-
 // readTLSKeyPair reads the certificate and the private key of --tls-cert
 // and --tls-key into a TLS configuration, the key by secret.Read (mode
 // 0600 or stricter, owned by the effective user, links followed); nil

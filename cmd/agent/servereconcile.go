@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/clay-agent/clay-agent/agent/audit"
 	"github.com/clay-agent/clay-agent/agent/fsutil"
 	"github.com/clay-agent/clay-agent/agent/idp"
 	"github.com/clay-agent/clay-agent/agent/plan"
@@ -32,7 +31,6 @@ const autoApprover = "serve --auto-apply"
 // reconciler reconciles each scheduled snapshot with the identity sources,
 // publishes the findings and, with --auto-apply, acts on them.
 type reconciler struct {
-	a         *app
 	o         *serveOptions
 	log       *zap.Logger
 	workspace string
@@ -43,8 +41,8 @@ type reconciler struct {
 	seen map[string]bool
 }
 
-func newReconciler(a *app, o *serveOptions, m interface{ Registry() *prometheus.Registry }, log *zap.Logger, workspace string) (*reconciler, error) {
-	r := &reconciler{a: a, o: o, log: log.Named("reconcile"), workspace: workspace,
+func newReconciler(o *serveOptions, m interface{ Registry() *prometheus.Registry }, log *zap.Logger, workspace string) (*reconciler, error) {
+	r := &reconciler{o: o, log: log.Named("reconcile"), workspace: workspace,
 		seats: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: metricSeats,
 			Help: "Members and invitations of each finding of the last reconciliation with the identity sources.",
@@ -169,19 +167,14 @@ func findingsPayload(workspace string, rows []idp.Row, summary map[idp.Finding]i
 // autoApply offboards the inactive-in-idp seats (and revokes such
 // invitations) through a plan file applied as agent apply does.
 func (r *reconciler) autoApply(ctx context.Context, ro *roster.Roster, dirs []*idp.Directory, rep *idp.Report) error {
-	p, _ := plan.Build(ro, dirs, rep, plan.BuildOptions{MaxRemovals: r.o.autoMax}, r.a.now())
+	p, _ := plan.Build(ro, dirs, rep, plan.BuildOptions{MaxRemovals: r.o.autoMax}, r.o.now())
 	if len(p.Actions) == 0 {
 		return nil
 	}
 	if len(p.Actions) > r.o.autoMax {
 		return fmt.Errorf("%d seats to offboard, more than --auto-apply-max-removals %d: nothing was done; review them with agent plan", len(p.Actions), r.o.autoMax)
 	}
-	dir := filepath.Join(r.o.snap.dir, "plans")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	path := filepath.Join(dir, "auto-"+p.CreatedAt.Format("20060102T150405Z")+".json")
-	digest, err := plan.Write(path, p)
+	path, digest, err := r.writePlan(p)
 	if err != nil {
 		return err
 	}
@@ -189,13 +182,22 @@ func (r *reconciler) autoApply(ctx context.Context, ro *roster.Roster, dirs []*i
 	ch := change{yes: true, output: "table", policy: flows.Policy{MaxRemovals: r.o.autoMax}, auditLog: r.o.snap.auditLog,
 		auditKeyFile: r.o.snap.auditKeyFile, lockDir: r.o.snap.lockDir, lockTimeout: r.o.snap.lockTimeout}
 	// a plan made just now: nothing of it was applied yet
-	ao := &applyOptions{maxAge: plan.DefaultMaxAge, history: &plan.History{},
+	lp := &loadedPlan{p: p, digest: digest, approver: autoApprover, maxAge: plan.DefaultMaxAge, history: &plan.History{},
 		ledger:    &plan.Ledger{Plan: digest, Workspace: p.Workspace},
-		ledgerDir: filepath.Join(filepath.Dir(r.a.auditLogPath(ch.auditLog)), "plans")}
-	mu := &mutation{a: r.a, flags: ch, command: "apply " + plan.ShortDigest(digest), targets: p.Targets(),
-		auditOptions: []audit.Option{audit.WithPlan(digest, autoApprover)},
-		run: func(s *session, b flows.Batch) ([]flows.Result, error) {
-			return r.a.applyPlan(ctx, s, p, ao, ch.policy, b)
-		}}
-	return mu.execute(ctx)
+		ledgerDir: filepath.Join(filepath.Dir(r.o.auditLogPath(ch.auditLog)), "plans")}
+	return r.o.applyPlan(ctx, planApply{plan: lp, change: ch})
+}
+
+// writePlan writes p into --dir/plans and returns its path and digest.
+func (r *reconciler) writePlan(p *plan.Plan) (string, string, error) {
+	dir := filepath.Join(r.o.snap.dir, "plans")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", err
+	}
+	path := filepath.Join(dir, "auto-"+p.CreatedAt.Format("20060102T150405Z")+".json")
+	digest, err := plan.Write(path, p)
+	if err != nil {
+		return "", "", err
+	}
+	return path, digest, nil
 }

@@ -28,8 +28,8 @@ import (
 // workspace lock.
 const defaultSnapshotLockTimeout = 2 * time.Minute
 
-// snapshotOptions are the settings `snapshot` and `serve` share.
-type snapshotOptions struct {
+// snapshotSettings are the flags `snapshot` and `serve` share.
+type snapshotSettings struct {
 	dir         string
 	keep        int
 	webhookURL  string
@@ -44,7 +44,7 @@ type snapshotOptions struct {
 	hook *webhook.Client
 }
 
-func (o *snapshotOptions) register(fs *pflag.FlagSet) {
+func (o *snapshotSettings) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.dir, "dir", "", "the directory holding the snapshots (created with mode 0700 if missing)")
 	fs.IntVar(&o.keep, "keep", 0, "keep only the newest N snapshots of the workspace in --dir (0: keep all)")
 	fs.StringVar(&o.webhookURL, "webhook", "", "post the changes as JSON to this URL when anything changed (env "+webhook.EnvURL+")")
@@ -55,8 +55,9 @@ func (o *snapshotOptions) register(fs *pflag.FlagSet) {
 }
 
 // validate checks the flags and builds the webhook client. It reads the
-// environment but touches neither files nor the network.
-func (o *snapshotOptions) validate(a *app) error {
+// environment (getenv) and the audit key file (auditKey) but touches
+// neither the snapshots nor the network.
+func (o *snapshotSettings) validate(getenv func(string) string, auditKey auditKeyReader) error {
 	if strings.TrimSpace(o.dir) == "" {
 		return usageError("--dir is required: the directory that holds the snapshots")
 	}
@@ -67,9 +68,9 @@ func (o *snapshotOptions) validate(a *app) error {
 		return usageError("--lock-timeout must not be negative, got %s", o.lockTimeout)
 	}
 	if o.webhookURL == "" {
-		o.webhookURL = a.getenv(webhook.EnvURL)
+		o.webhookURL = getenv(webhook.EnvURL)
 	}
-	if _, err := a.readAuditKey("--audit-key-file", o.auditKeyFile); err != nil {
+	if _, err := auditKey("--audit-key-file", o.auditKeyFile); err != nil {
 		return err
 	}
 	o.hook = nil
@@ -83,15 +84,95 @@ func (o *snapshotOptions) validate(a *app) error {
 	return nil
 }
 
-func (a *app) snapshotCommand() *cobra.Command {
-	var (
-		opts   snapshotOptions
-		output string
+// lock takes the workspace's lock file under --lock-dir, waiting at most
+// --lock-timeout, and returns its release.
+func (o *snapshotSettings) lock(ctx context.Context, workspace string) (func(), error) {
+	dir := o.lockDir
+	if dir == "" {
+		dir = lock.DefaultDir()
+	}
+	lk, err := lock.Acquire(ctx, lock.PathFor(dir, workspace), o.lockTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the workspace lock: %w", err)
+	}
+	return func() { _ = lk.Release() }, nil
+}
+
+// snapshotTaker takes one snapshot through the dependencies it holds: the
+// configuration and session check, the Team page, the audit log's head
+// and the clock.
+type snapshotTaker struct {
+	check     sessionCheck
+	open      readOpener
+	auditHead func(logFlag, keyFlag string) *snapshot.AuditHead
+	now       func() time.Time
+}
+
+// newSnapshotTaker is the app's taker.
+func (a *app) newSnapshotTaker() snapshotTaker {
+	return snapshotTaker{check: a.checkSession, open: a.openReadSession, auditHead: a.auditHead, now: a.clock}
+}
+
+// take checks the configuration and the session file, takes the
+// workspace lock, lists the Team page in a fresh browser and saves the
+// snapshot. The browser is closed as soon as the page is listed, or,
+// when listing fails, after the page's artifacts are kept.
+func (t snapshotTaker) take(ctx context.Context, o *snapshotSettings) (*snapshot.Result, error) {
+	workspace, err := t.check()
+	if err != nil {
+		return nil, err
+	}
+	release, err := o.lock(ctx, workspace)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	head := t.auditHead(o.auditLog, o.auditKeyFile)
+
+	page, err := t.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer page.Close()
+	var listErr error
+	list := func(ctx context.Context) (*roster.Roster, error) {
+		r, err := page.List(ctx)
+		if listErr = err; err == nil {
+			// Done with the page: no browser while the file is written
+			// and the webhook is called. On failure it stays open for
+			// the artifacts.
+			page.Close()
+		}
+		return r, err
+	}
+	res, err := snapshot.Take(ctx, list, o.dir,
+		snapshot.WithKeep(o.keep),
+		snapshot.WithWebhook(o.hook),
+		snapshot.WithClock(t.now),
+		snapshot.WithAuditHead(head),
 	)
-	cmd := &cobra.Command{
-		Use:   "snapshot",
-		Short: "Save the members and invitations to a new file and report what changed",
-		Long: `snapshot lists the workspace's members and pending invitations and writes them to
+	if listErr != nil {
+		return nil, page.Fail("snapshot", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// snapshotOptions are the settings and dependencies of `agent snapshot`.
+type snapshotOptions struct {
+	streams
+	settings snapshotSettings
+	output   string
+
+	getenv   func(string) string
+	auditKey auditKeyReader
+	taker    snapshotTaker
+}
+
+// snapshotLong is snapshot's help.
+const snapshotLong = `snapshot lists the workspace's members and pending invitations and writes them to
 a new file <dir>/<workspace>-<UTC time>.json (mode 0600). The file is written
 atomically and never overwrites another one. It then compares the snapshot with
 the newest earlier snapshot of the workspace in the same directory and reports
@@ -111,98 +192,70 @@ the webhook or the pruning fails, the snapshot stays, the failure is reported
 on stderr and the exit code is 1.
 
 The run takes the workspace's lock, so it waits for a running mutation or
-another snapshot of the same workspace (at most --lock-timeout).`,
-		Example: `  agent snapshot --dir ./snapshots --workspace 1234 --session ./session.json
+another snapshot of the same workspace (at most --lock-timeout).`
+
+// snapshotExample is snapshot's examples.
+const snapshotExample = `  agent snapshot --dir ./snapshots --workspace 1234 --session ./session.json
   agent snapshot --dir /snapshots --keep 90 -o json
-  CLAY_WEBHOOK=https://hooks.slack.com/services/T000/B000/XXXX agent snapshot --dir ./snapshots`,
-		Args: noArgs,
-		PreRunE: func(*cobra.Command, []string) error {
-			if err := checkFormat(output, "text", "json"); err != nil {
-				return err
-			}
-			return opts.validate(a)
-		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := a.takeSnapshot(cmd.Context(), &opts)
-			if err != nil {
-				return err
-			}
-			if res.Roster != nil {
-				// recorded in the snapshot and in its changes; said here too
-				for _, u := range res.Roster.Unreadable {
-					fmt.Fprintf(a.stderr, "agent: warning: a %s row with controls but no readable email, kept in the snapshot: %s\n", u.Kind, textsafe.Quote(collapseSpace(u.Text)))
-				}
-			}
-			if res.Audit != nil && res.Audit.Error != "" {
-				fmt.Fprintf(a.stderr, "agent: warning: no audit head published: %s\n", res.Audit.Error)
-			}
-			if output == "json" {
-				if err := writeJSON(a.stdout, res); err != nil {
-					return err
-				}
-			} else if err := writeSnapshotText(a.stdout, res, opts.hook); err != nil {
-				return err
-			}
-			return snapshotAftermath(res)
-		},
+  CLAY_WEBHOOK=https://hooks.slack.com/services/T000/B000/XXXX agent snapshot --dir ./snapshots`
+
+// newSnapshotCmd builds `agent snapshot`; runF, when not nil, runs
+// instead of snapshotRun.
+func newSnapshotCmd(a *app, runF func(context.Context, *snapshotOptions) error) *cobra.Command {
+	o := &snapshotOptions{streams: a.streams(), getenv: a.envValue, auditKey: a.readAuditKey, taker: a.newSnapshotTaker()}
+	cmd := &cobra.Command{
+		Use:     "snapshot",
+		Short:   "Save the members and invitations to a new file and report what changed",
+		Long:    snapshotLong,
+		Example: snapshotExample,
+		Args:    noArgs,
+		PreRunE: func(*cobra.Command, []string) error { return o.validate() },
+		RunE:    dispatchRun(o, runF, snapshotRun),
 	}
-	opts.register(cmd.Flags())
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	o.settings.register(cmd.Flags())
+	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
 
-// takeSnapshot checks the configuration and the session file, takes the
-// workspace lock, lists the Team page in a fresh browser and saves the
-// snapshot. The browser is closed as soon as the page is listed, or,
-// when listing fails, after the page's artifacts are kept.
-func (a *app) takeSnapshot(ctx context.Context, o *snapshotOptions) (*snapshot.Result, error) {
-	cfg := a.config()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
+// validate checks the flags before anything starts (exit 2).
+func (o *snapshotOptions) validate() error {
+	if err := checkFormat(o.output, "text", "json"); err != nil {
+		return err
 	}
-	if _, err := agent.LoadSession(cfg.SessionFile, a.now()); err != nil {
-		return nil, err
-	}
-	lockDir := o.lockDir
-	if lockDir == "" {
-		lockDir = lock.DefaultDir()
-	}
-	lk, err := lock.Acquire(ctx, lock.PathFor(lockDir, cfg.Workspace), o.lockTimeout)
-	if err != nil {
-		return nil, fmt.Errorf("waiting for the workspace lock: %w", err)
-	}
-	defer func() { _ = lk.Release() }()
-	head := a.auditHead(o.auditLog, o.auditKeyFile)
+	return o.settings.validate(o.getenv, o.auditKey)
+}
 
-	s, err := a.openSession(ctx)
+// snapshotRun takes the snapshot, prints it and its warnings, and turns
+// a failed webhook or pruning into exit 1.
+func snapshotRun(ctx context.Context, o *snapshotOptions) error {
+	res, err := o.taker.take(ctx, &o.settings)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer s.close()
-	var listErr error
-	list := func(ctx context.Context) (*roster.Roster, error) {
-		r, err := s.team.List(ctx, s.cfg.Workspace)
-		if listErr = err; err == nil {
-			// Done with the page: no browser while the file is written
-			// and the webhook is called. On failure it stays open for
-			// the artifacts.
-			s.close()
+	writeSnapshotWarnings(o.ErrOut, res)
+	if o.output == "json" {
+		if err := writeJSON(o.Out, res); err != nil {
+			return err
 		}
-		return r, err
+	} else if err := writeSnapshotText(o.Out, res, o.settings.hook); err != nil {
+		return err
 	}
-	res, err := snapshot.Take(ctx, list, o.dir,
-		snapshot.WithKeep(o.keep),
-		snapshot.WithWebhook(o.hook),
-		snapshot.WithClock(a.now),
-		snapshot.WithAuditHead(head),
-	)
-	if listErr != nil {
-		return nil, s.fail("snapshot", err)
+	return snapshotAftermath(res)
+}
+
+// writeSnapshotWarnings says on w what the snapshot holds that a person
+// should look at: the rows without a readable email and an audit head that
+// could not be published.
+func writeSnapshotWarnings(w io.Writer, res *snapshot.Result) {
+	if res.Roster != nil {
+		// recorded in the snapshot and in its changes; said here too
+		for _, u := range res.Roster.Unreadable {
+			fmt.Fprintf(w, "agent: warning: a %s row with controls but no readable email, kept in the snapshot: %s\n", u.Kind, textsafe.Quote(collapseSpace(u.Text)))
+		}
 	}
-	if err != nil {
-		return nil, err
+	if res.Audit != nil && res.Audit.Error != "" {
+		fmt.Fprintf(w, "agent: warning: no audit head published: %s\n", res.Audit.Error)
 	}
-	return res, nil
 }
 
 // auditHead verifies the hash chain of the audit log named by the flag's
