@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -102,7 +100,7 @@ func startSCIMApp(t *testing.T, m *mutEnv, configure func(*app), extra ...string
 }
 
 // call sends a SCIM request and decodes the JSON answer.
-func scimCall(t *testing.T, base, method, path string, body any, token string) (int, map[string]any) {
+func scimCall(t testing.TB, base, method, path string, body any, token string) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -330,25 +328,7 @@ func TestSCIMBadRequests(t *testing.T) {
 func TestSCIMDeprovisioningSurvivesKill9(t *testing.T) {
 	m := startMut(t, fixtures.WithRendition(fixtures.RenditionGrid))
 	state := filepath.Join(m.Dir, "scim-state")
-	start := func() (*exec.Cmd, string) {
-		cmd := exec.Command(os.Args[0], m.scimArgs(state)...)
-		cmd.Env = append(os.Environ(), envRunAsMain+"=1", "CLAY_AUDIT_LOG=", "XDG_STATE_HOME="+filepath.Join(m.Dir, "state"))
-		out, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		cmd.Stderr = os.Stderr
-		require.NoError(t, cmd.Start())
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if mm := scimServingRE.FindStringSubmatch(sc.Text()); mm != nil {
-				go func() { _, _ = io.Copy(io.Discard, out) }()
-				return cmd, mm[1] + "/scim/v2"
-			}
-		}
-		t.Fatal("the service never said where it listens")
-		return nil, ""
-	}
-	cmd, base := start()
+	cmd, base := startSCIMProcess(t, m, state)
 	code, list := scimCall(t, base, "GET", "/Users?filter="+urlQuery(`userName eq "priya.nair@acme.test"`), nil, scimToken)
 	require.Equal(t, http.StatusOK, code, list)
 	id := list["Resources"].([]any)[0].(map[string]any)["id"].(string)
@@ -368,7 +348,7 @@ func TestSCIMDeprovisioningSurvivesKill9(t *testing.T) {
 	_ = cmd.Wait()
 	m.Server.SetFaults(fixtures.Faults{})
 
-	_, base = start()
+	_, base = startSCIMProcess(t, m, state)
 	require.Eventually(t, func() bool {
 		code, _ := scimCall(t, base, "GET", "/Users/"+id, nil, scimToken)
 		return code == http.StatusNotFound

@@ -218,7 +218,7 @@ func readAuditSoFar(path string) []audit.Record {
 
 // startSCIMProcess runs `agent scim serve` as a process of its own and
 // returns it with the service's base URL.
-func startSCIMProcess(t *testing.T, m *mutEnv, state string) (*exec.Cmd, string) {
+func startSCIMProcess(t testing.TB, m *mutEnv, state string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], m.scimArgs(state)...)
 	cmd.Env = append(os.Environ(), envRunAsMain+"=1", "CLAY_AUDIT_LOG=", "XDG_STATE_HOME="+filepath.Join(m.Dir, "state"))
