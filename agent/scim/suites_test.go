@@ -458,11 +458,11 @@ func TestRestartAnswersFromTheKeptRoster(t *testing.T) {
 		{"/scim/v2/Groups"},
 		{"/scim/v2/Groups/role-admin"},
 	}
+	// the roster read is held until release: an answer at all is one that
+	// did not wait for it (BenchmarkSCIMColdRead in cmd/agent times it)
 	for _, tt := range tests {
-		start := time.Now()
 		r := h.do(http.MethodGet, tt.path, nil)
 		require.Equal(t, http.StatusOK, r.Code, "%s: %s", tt.path, r.Body.String())
-		assert.Less(t, time.Since(start), 600*time.Millisecond, "%s: Okta's limit", tt.path)
 		age, err := strconv.Atoi(r.Header().Get(scim.RosterAgeHeader))
 		require.NoError(t, err, "%s: %s is a number of seconds", tt.path, scim.RosterAgeHeader)
 		assert.GreaterOrEqual(t, age, 0)
