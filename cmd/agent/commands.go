@@ -17,7 +17,7 @@ func (a *app) commands() []*cobra.Command {
 		a.doctorCommand(),
 		a.auditCommand(),
 		a.diffCommand(),
-		a.healthcheckCommand(),
+		newHealthcheckCmd(a, nil),
 		a.inviteCommand(),
 		a.offboardCommand(),
 		a.planCommand(),
