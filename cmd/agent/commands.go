@@ -16,7 +16,7 @@ func (a *app) commands() []*cobra.Command {
 		a.fixturesCommand(),
 		a.doctorCommand(),
 		a.auditCommand(),
-		a.diffCommand(),
+		newDiffCmd(a, nil),
 		newHealthcheckCmd(a, nil),
 		a.inviteCommand(),
 		a.offboardCommand(),
