@@ -15,7 +15,7 @@ func (a *app) commands() []*cobra.Command {
 		a.loginCommand(),
 		a.fixturesCommand(),
 		a.doctorCommand(),
-		a.auditCommand(),
+		newAuditCmd(a),
 		newDiffCmd(a, nil),
 		newHealthcheckCmd(a, nil),
 		a.inviteCommand(),
