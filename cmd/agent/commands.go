@@ -11,7 +11,7 @@ import (
 // registered.
 func (a *app) commands() []*cobra.Command {
 	return []*cobra.Command{
-		a.listCommand(),
+		newListCmd(a, nil),
 		a.loginCommand(),
 		a.fixturesCommand(),
 		a.doctorCommand(),
