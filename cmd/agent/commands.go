@@ -12,7 +12,7 @@ import (
 func (a *app) commands() []*cobra.Command {
 	return []*cobra.Command{
 		newListCmd(a, nil),
-		a.loginCommand(),
+		newLoginCmd(a, nil),
 		a.fixturesCommand(),
 		a.doctorCommand(),
 		newAuditCmd(a),
