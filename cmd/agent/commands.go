@@ -14,7 +14,7 @@ func (a *app) commands() []*cobra.Command {
 		newListCmd(a, nil),
 		newLoginCmd(a, nil),
 		a.fixturesCommand(),
-		a.doctorCommand(),
+		newDoctorCmd(a, nil),
 		newAuditCmd(a),
 		newDiffCmd(a, nil),
 		newHealthcheckCmd(a, nil),
