@@ -24,7 +24,7 @@ func (a *app) commands() []*cobra.Command {
 		a.approveCommand(),
 		a.applyCommand(),
 		a.reconcileCommand(),
-		a.recordCommand(),
+		newRecordCmd(a, nil),
 		a.revokeCommand(),
 		a.scimCommand(),
 		a.serveCommand(),
