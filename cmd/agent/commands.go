@@ -29,7 +29,7 @@ func (a *app) commands() []*cobra.Command {
 		a.scimCommand(),
 		a.serveCommand(),
 		a.setRoleCommand(),
-		a.smokeCommand(),
+		newSmokeCmd(a, nil),
 		a.snapshotCommand(),
 	}
 }
