@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -84,7 +86,8 @@ func (a *app) openAuditLog(path, keyFlag string, opts ...audit.Option) (*audit.L
 	return l, nil
 }
 
-func (a *app) auditCommand() *cobra.Command {
+// newAuditCmd builds `agent audit` and its subcommands.
+func newAuditCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Check the audit log",
@@ -98,7 +101,7 @@ func (a *app) auditCommand() *cobra.Command {
 			return cmd.Help()
 		},
 	}
-	cmd.AddCommand(a.auditVerifyCommand(), a.auditHeadCommand())
+	cmd.AddCommand(newAuditVerifyCmd(a, nil), newAuditHeadCmd(a, nil))
 	return cmd
 }
 
@@ -138,8 +141,72 @@ func verifyFailure(p string, sum audit.Summary, err error) error {
 	return &exitError{code: exitFailed, msg: msg}
 }
 
-func (a *app) auditVerifyCommand() *cobra.Command {
-	var path, keyFile, head string
+// auditReader reads an audit log and verifies it: the log at a path, or a
+// test's fake.
+type auditReader struct {
+	// open opens the log at path; an error wrapping fs.ErrNotExist means
+	// there is none.
+	open func(path string) (io.ReadCloser, error)
+	// verify checks the log's chain, and with a key its MACs, and with a
+	// head that the head is the chain hash of one of its lines.
+	verify func(r io.Reader, key []byte, head string) (audit.Summary, error)
+}
+
+// fileAuditReader reads the log from its file with audit.VerifyChain.
+var fileAuditReader = auditReader{open: openAuditIfExists, verify: verifyAuditChain}
+
+// openAuditIfExists opens the audit log at p for reading; when there is
+// none, its error wraps fs.ErrNotExist.
+func openAuditIfExists(p string) (io.ReadCloser, error) {
+	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("audit log %s: %w", p, err)
+	}
+	return openAuditForReading(p)
+}
+
+// verifyAuditChain is audit.VerifyChain with the key and the head, when
+// given.
+func verifyAuditChain(r io.Reader, key []byte, head string) (audit.Summary, error) {
+	var opts []audit.VerifyOption
+	if head != "" {
+		opts = append(opts, audit.VerifyAnchor(head))
+	}
+	if key != nil {
+		opts = append(opts, audit.VerifyKey(key))
+	}
+	return audit.VerifyChain(r, opts...)
+}
+
+// auditVerifyOptions are what `agent audit verify` runs with.
+type auditVerifyOptions struct {
+	streams streams
+	// logFlag, keyFile and head are the flags' values.
+	logFlag, keyFile, head string
+	// logPath and key are the log and the key the flags and the
+	// environment name, set by prepare.
+	logPath string
+	key     []byte
+	// log reads the log.
+	log auditReader
+}
+
+// prepare checks --head and reads the key, then settles the log's path.
+func (o *auditVerifyOptions) prepare(a *app) error {
+	if o.head != "" && !isChainHash(o.head) {
+		return usageError("--head %q is not a chain hash (64 hex digits, as agent audit head prints)", o.head)
+	}
+	key, err := a.readAuditKey("--key-file", o.keyFile)
+	if err != nil {
+		return err
+	}
+	o.key, o.logPath = key, a.auditLogPath(o.logFlag)
+	return nil
+}
+
+// newAuditVerifyCmd builds `agent audit verify`; runF, when not nil, runs
+// instead of auditVerifyRun.
+func newAuditVerifyCmd(a *app, runF func(context.Context, *auditVerifyOptions) error) *cobra.Command {
+	opts := &auditVerifyOptions{streams: a.streams(), log: fileAuditReader}
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Verify the audit log's hash chain, MACs and anchor",
@@ -167,70 +234,84 @@ log rewritten from scratch verifies too.`,
   agent audit verify --audit-log /data/state/clay-agent/audit.jsonl --key-file /run/secrets/audit-key
   agent audit verify --head 5f0c9a0e...e41b`,
 		Args: noArgs,
-		RunE: func(*cobra.Command, []string) error {
-			var opts []audit.VerifyOption
-			if head != "" {
-				if !isChainHash(head) {
-					return usageError("--head %q is not a chain hash (64 hex digits, as agent audit head prints)", head)
-				}
-				opts = append(opts, audit.VerifyAnchor(head))
+		PreRunE: func(*cobra.Command, []string) error {
+			return opts.prepare(a)
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			key, err := a.readAuditKey("--key-file", keyFile)
-			if err != nil {
-				return err
-			}
-			if key != nil {
-				opts = append(opts, audit.VerifyKey(key))
-			}
-			p := a.auditLogPath(path)
-			_, statErr := os.Lstat(p)
-			missing := errors.Is(statErr, fs.ErrNotExist)
-			sum := audit.Summary{Head: audit.Genesis}
-			if !missing {
-				f, err := openAuditForReading(p)
-				if err != nil {
-					return err
-				}
-				defer func() { _ = f.Close() }()
-				if sum, err = audit.VerifyChain(f, opts...); err != nil {
-					return verifyFailure(p, sum, err)
-				}
-			}
-			if sum.Lines == 0 {
-				// nothing to vouch for: an empty or missing log is not "ok"
-				what := "is empty"
-				if missing {
-					what = "does not exist"
-				}
-				fmt.Fprintf(a.stdout, "no records: %s %s\n", p, what)
-				if head != "" {
-					return &exitError{code: exitFailed, msg: fmt.Sprintf("%s %s, so it holds no head %s: records were removed, or this is not the log the head came from", p, what, strings.ToLower(head))}
-				}
-				return nil
-			}
-			fmt.Fprintf(a.stdout, "ok: %d records, head %s\n", sum.Lines, sum.Head)
-			switch {
-			case sum.MACsChecked && sum.FirstMAC > 1:
-				fmt.Fprintf(a.stdout, "MACs: valid on all %d records from line %d on; lines 1-%d were written without a key and are covered by the chain only\n",
-					sum.MACs, sum.FirstMAC, sum.FirstMAC-1)
-			case sum.MACsChecked:
-				fmt.Fprintf(a.stdout, "MACs: valid on all %d records\n", sum.MACs)
-			case sum.MACs > 0:
-				fmt.Fprintf(a.stdout, "MACs: not checked (no --key-file); %d of %d records carry one\n", sum.MACs, sum.Lines)
-			}
-			if sum.Sealed > 0 {
-				fmt.Fprintf(a.stdout, "torn lines: %d, each sealed by the recovered record after it\n", sum.Sealed)
-			}
-			if sum.AnchorFound {
-				fmt.Fprintf(a.stdout, "head %s found at line %d; %d records follow\n", strings.ToLower(head), sum.AnchorLine, sum.Lines-sum.AnchorLine)
-			}
-			return nil
+			return auditVerifyRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&path, "audit-log", "", "the audit log (env "+envAuditLog+"; default "+audit.DefaultPath()+")")
-	cmd.Flags().StringVar(&keyFile, "key-file", "", "check the records' MACs with the key in this file (env "+envAuditKeyFile+"; mode 0600, at least 32 bytes)")
-	cmd.Flags().StringVar(&head, "head", "", "a head kept earlier: fail unless it is the chain hash of a line of the log")
+	cmd.Flags().StringVar(&opts.logFlag, "audit-log", "", "the audit log (env "+envAuditLog+"; default "+audit.DefaultPath()+")")
+	cmd.Flags().StringVar(&opts.keyFile, "key-file", "", "check the records' MACs with the key in this file (env "+envAuditKeyFile+"; mode 0600, at least 32 bytes)")
+	cmd.Flags().StringVar(&opts.head, "head", "", "a head kept earlier: fail unless it is the chain hash of a line of the log")
 	return cmd
+}
+
+// auditVerifyRun verifies the log and prints what it proved. A log that
+// fails is exit code 1 naming the first bad line; an empty or missing log
+// proves nothing, and fails when a head was to be found in it.
+func auditVerifyRun(_ context.Context, opts *auditVerifyOptions) error {
+	sum, missing, err := opts.readLog()
+	if err != nil {
+		return err
+	}
+	w := opts.streams.Out
+	if sum.Lines == 0 {
+		// nothing to vouch for: an empty or missing log is not "ok"
+		what := "is empty"
+		if missing {
+			what = "does not exist"
+		}
+		fmt.Fprintf(w, "no records: %s %s\n", opts.logPath, what)
+		if opts.head != "" {
+			return &exitError{code: exitFailed, msg: fmt.Sprintf("%s %s, so it holds no head %s: records were removed, or this is not the log the head came from", opts.logPath, what, strings.ToLower(opts.head))}
+		}
+		return nil
+	}
+	writeVerified(w, sum, opts.head)
+	return nil
+}
+
+// readLog verifies the log; missing says there is none, which is no
+// error.
+func (o *auditVerifyOptions) readLog() (sum audit.Summary, missing bool, err error) {
+	sum = audit.Summary{Head: audit.Genesis}
+	f, err := o.log.open(o.logPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return sum, true, nil
+	}
+	if err != nil {
+		return sum, false, err
+	}
+	defer func() { _ = f.Close() }()
+	if sum, err = o.log.verify(f, o.key, o.head); err != nil {
+		return sum, false, verifyFailure(o.logPath, sum, err)
+	}
+	return sum, false, nil
+}
+
+// writeVerified prints what a verified log proved: its records and head,
+// its MACs, its sealed torn lines and where the head kept earlier is.
+func writeVerified(w io.Writer, sum audit.Summary, head string) {
+	fmt.Fprintf(w, "ok: %d records, head %s\n", sum.Lines, sum.Head)
+	switch {
+	case sum.MACsChecked && sum.FirstMAC > 1:
+		fmt.Fprintf(w, "MACs: valid on all %d records from line %d on; lines 1-%d were written without a key and are covered by the chain only\n",
+			sum.MACs, sum.FirstMAC, sum.FirstMAC-1)
+	case sum.MACsChecked:
+		fmt.Fprintf(w, "MACs: valid on all %d records\n", sum.MACs)
+	case sum.MACs > 0:
+		fmt.Fprintf(w, "MACs: not checked (no --key-file); %d of %d records carry one\n", sum.MACs, sum.Lines)
+	}
+	if sum.Sealed > 0 {
+		fmt.Fprintf(w, "torn lines: %d, each sealed by the recovered record after it\n", sum.Sealed)
+	}
+	if sum.AnchorFound {
+		fmt.Fprintf(w, "head %s found at line %d; %d records follow\n", strings.ToLower(head), sum.AnchorLine, sum.Lines-sum.AnchorLine)
+	}
 }
 
 // isChainHash reports whether s looks like a SHA-256 in hex, in either
@@ -249,8 +330,22 @@ type auditHeadJSON struct {
 	Records int    `json:"records"`
 }
 
-func (a *app) auditHeadCommand() *cobra.Command {
-	var path, output string
+// auditHeadOptions are what `agent audit head` runs with.
+type auditHeadOptions struct {
+	streams streams
+	output  string
+	// logFlag is --audit-log; logPath the log it and the environment
+	// name, set in PreRunE.
+	logFlag, logPath string
+	// open opens the log; verify checks its chain.
+	open   func(path string) (io.ReadCloser, error)
+	verify func(r io.Reader, key []byte, head string) (audit.Summary, error)
+}
+
+// newAuditHeadCmd builds `agent audit head`; runF, when not nil, runs
+// instead of auditHeadRun.
+func newAuditHeadCmd(a *app, runF func(context.Context, *auditHeadOptions) error) *cobra.Command {
+	opts := &auditHeadOptions{streams: a.streams(), open: openAuditLogFile, verify: verifyAuditChain}
 	cmd := &cobra.Command{
 		Use:   "head",
 		Short: "Print the audit log's head hash and record count",
@@ -263,27 +358,45 @@ or rewritten. A log that fails verification exits with 1 and prints no head.`,
   agent audit head -o json --audit-log /data/state/clay-agent/audit.jsonl`,
 		Args: noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
-			return checkFormat(output, "text", "json")
+			opts.logPath = a.auditLogPath(opts.logFlag)
+			return checkFormat(opts.output, "text", "json")
 		},
-		RunE: func(*cobra.Command, []string) error {
-			p := a.auditLogPath(path)
-			f, err := openAuditForReading(p)
-			if err != nil {
-				return err
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			defer func() { _ = f.Close() }()
-			sum, err := audit.VerifyChain(f)
-			if err != nil {
-				return verifyFailure(p, sum, err)
-			}
-			if output == "json" {
-				return writeJSON(a.stdout, auditHeadJSON{Log: p, Head: sum.Head, Records: sum.Lines})
-			}
-			fmt.Fprintf(a.stdout, "head     %s\nrecords  %d\n", sum.Head, sum.Lines)
-			return nil
+			return auditHeadRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&path, "audit-log", "", "the audit log (env "+envAuditLog+"; default "+audit.DefaultPath()+")")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&opts.logFlag, "audit-log", "", "the audit log (env "+envAuditLog+"; default "+audit.DefaultPath()+")")
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// openAuditLogFile is openAuditForReading as an io.ReadCloser.
+func openAuditLogFile(p string) (io.ReadCloser, error) {
+	f, err := openAuditForReading(p)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// auditHeadRun verifies the log's chain and prints its head and record
+// count; a log that fails prints no head.
+func auditHeadRun(_ context.Context, opts *auditHeadOptions) error {
+	f, err := opts.open(opts.logPath)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	sum, err := opts.verify(f, nil, "")
+	if err != nil {
+		return verifyFailure(opts.logPath, sum, err)
+	}
+	if opts.output == "json" {
+		return writeJSON(opts.streams.Out, auditHeadJSON{Log: opts.logPath, Head: sum.Head, Records: sum.Lines})
+	}
+	fmt.Fprintf(opts.streams.Out, "head     %s\nrecords  %d\n", sum.Head, sum.Lines)
+	return nil
 }

@@ -19,9 +19,9 @@ import (
 // plan, approve, apply and fixtures serve are tested with: no flags, no
 // browser.
 
-// testStreams are streams over buffers: no input, and stdout and stderr
+// lockedStreams are streams over buffers: no input, and stdout and stderr
 // that a running server may write to while the test reads them.
-func testStreams() (streams, *lockedBuffer, *lockedBuffer) {
+func lockedStreams() (streams, *lockedBuffer, *lockedBuffer) {
 	out, errOut := &lockedBuffer{}, &lockedBuffer{}
 	return streams{In: strings.NewReader(""), Out: out, ErrOut: errOut}, out, errOut
 }

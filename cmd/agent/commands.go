@@ -11,25 +11,25 @@ import (
 // registered.
 func (a *app) commands() []*cobra.Command {
 	return []*cobra.Command{
-		a.listCommand(),
-		a.loginCommand(),
+		newListCmd(a, nil),
+		newLoginCmd(a, nil),
 		newFixturesCmd(a),
-		a.doctorCommand(),
-		a.auditCommand(),
-		a.diffCommand(),
-		a.healthcheckCommand(),
+		newDoctorCmd(a, nil),
+		newAuditCmd(a),
+		newDiffCmd(a, nil),
+		newHealthcheckCmd(a, nil),
 		a.inviteCommand(),
 		a.offboardCommand(),
 		newPlanCmd(a, nil),
 		newApproveCmd(a, nil),
 		newApplyCmd(a, nil),
 		newReconcileCmd(a, nil),
-		a.recordCommand(),
+		newRecordCmd(a, nil),
 		a.revokeCommand(),
 		newSCIMCmd(a),
 		newServeCmd(a, nil),
 		a.setRoleCommand(),
-		a.smokeCommand(),
+		newSmokeCmd(a, nil),
 		newSnapshotCmd(a, nil),
 	}
 }

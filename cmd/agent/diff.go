@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -8,12 +9,26 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clay-agent/clay-agent/agent"
+	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/agent/snapshot"
 	"github.com/clay-agent/clay-agent/agent/textsafe"
 )
 
-func (a *app) diffCommand() *cobra.Command {
-	var output string
+// diffOptions are what `agent diff` runs with.
+type diffOptions struct {
+	streams streams
+	output  string
+	// oldPath and newPath are the snapshot files, OLD and NEW.
+	oldPath, newPath string
+	// diffFiles compares two snapshot files; load reads one.
+	diffFiles func(oldPath, newPath string) (*snapshot.Result, error)
+	load      func(path string) (*roster.Roster, error)
+}
+
+// newDiffCmd builds `agent diff`; runF, when not nil, runs instead of
+// diffRun.
+func newDiffCmd(a *app, runF func(context.Context, *diffOptions) error) *cobra.Command {
+	opts := &diffOptions{streams: a.streams(), diffFiles: snapshot.DiffFiles, load: snapshot.Load}
 	cmd := &cobra.Command{
 		Use:   "diff OLD NEW",
 		Short: "Show what changed between two snapshot files",
@@ -29,25 +44,35 @@ to case. It needs no browser and no session.`,
 			}
 			return nil
 		},
-		PreRunE: func(*cobra.Command, []string) error {
-			return checkFormat(output, "text", "json")
+		PreRunE: func(_ *cobra.Command, args []string) error {
+			opts.oldPath, opts.newPath = args[0], args[1]
+			return checkFormat(opts.output, "text", "json")
 		},
-		RunE: func(_ *cobra.Command, args []string) error {
-			res, err := snapshot.DiffFiles(args[0], args[1])
-			if err != nil {
-				return fmt.Errorf("%w: %w", agent.ErrUsage, err)
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			if prev, err := snapshot.Load(args[0]); err == nil && strings.TrimSpace(prev.Workspace) != strings.TrimSpace(res.Workspace) {
-				fmt.Fprintf(a.stderr, "agent: warning: the files hold different workspaces (%s and %s)\n", textsafe.Quote(prev.Workspace), textsafe.Quote(res.Workspace))
-			}
-			if output == "json" {
-				return writeJSON(a.stdout, res)
-			}
-			return writeDiffText(a.stdout, res)
+			return diffRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// diffRun compares the two files and prints the changes; a file that
+// cannot be read as a snapshot is bad input (exit 2).
+func diffRun(_ context.Context, opts *diffOptions) error {
+	res, err := opts.diffFiles(opts.oldPath, opts.newPath)
+	if err != nil {
+		return fmt.Errorf("%w: %w", agent.ErrUsage, err)
+	}
+	if prev, err := opts.load(opts.oldPath); err == nil && strings.TrimSpace(prev.Workspace) != strings.TrimSpace(res.Workspace) {
+		fmt.Fprintf(opts.streams.ErrOut, "agent: warning: the files hold different workspaces (%s and %s)\n", textsafe.Quote(prev.Workspace), textsafe.Quote(res.Workspace))
+	}
+	if opts.output == "json" {
+		return writeJSON(opts.streams.Out, res)
+	}
+	return writeDiffText(opts.streams.Out, res)
 }
 
 // writeDiffText prints the human form of `agent diff`.

@@ -20,7 +20,7 @@ import (
 // on a loopback listener.
 func newFixturesRunEnv(t *testing.T, rendition string) (*fixturesServeOptions, *recordingListener, *lockedBuffer) {
 	t.Helper()
-	st, out, _ := testStreams()
+	st, out, _ := lockedStreams()
 	ln := &recordingListener{}
 	o := &fixturesServeOptions{streams: st, addr: "127.0.0.1:8089", listenOn: ln.listen,
 		fixture: fixtureFlags{rendition: rendition, workspace: fixtures.DefaultWorkspace, pageSize: fixtures.DefaultPageSize,

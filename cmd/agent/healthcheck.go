@@ -21,11 +21,37 @@ const (
 	healthcheckBodyLimit = 4 << 10
 )
 
-func (a *app) healthcheckCommand() *cobra.Command {
-	var (
-		target  string
-		timeout time.Duration
-	)
+// httpDoer sends one HTTP request: an *http.Client, or a test's fake.
+type httpDoer interface {
+	Do(req *http.Request) (*http.Response, error)
+}
+
+// healthcheckOptions are what `agent healthcheck` runs with.
+type healthcheckOptions struct {
+	streams streams
+	// url is the URL to GET; timeout bounds the whole request.
+	url     string
+	timeout time.Duration
+	// client sends the request.
+	client httpDoer
+}
+
+// validate checks the flags: an absolute http(s) URL, a positive timeout.
+func (o *healthcheckOptions) validate() error {
+	u, err := url.Parse(o.url)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usageError("--url %q is not an absolute http(s) URL", o.url)
+	}
+	if o.timeout <= 0 {
+		return usageError("--timeout must be positive, got %s", o.timeout)
+	}
+	return nil
+}
+
+// newHealthcheckCmd builds `agent healthcheck`; runF, when not nil, runs
+// instead of healthcheckRun.
+func newHealthcheckCmd(a *app, runF func(context.Context, *healthcheckOptions) error) *cobra.Command {
+	opts := &healthcheckOptions{streams: a.streams(), client: http.DefaultClient}
 	cmd := &cobra.Command{
 		Use:   "healthcheck",
 		Short: "GET a URL and exit 0 on 200 OK, 1 otherwise (for container health checks)",
@@ -37,40 +63,42 @@ the container image has no curl or wget.`,
   HEALTHCHECK CMD ["/usr/local/bin/agent","healthcheck","--url","http://127.0.0.1:8080/healthz"]`,
 		Args: noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
-			u, err := url.Parse(target)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return usageError("--url %q is not an absolute http(s) URL", target)
-			}
-			if timeout <= 0 {
-				return usageError("--timeout must be positive, got %s", timeout)
-			}
-			return nil
+			return opts.validate()
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			status, err := checkHealth(cmd.Context(), target, timeout)
-			if err != nil {
-				return &exitError{code: exitFailed, msg: "healthcheck: " + err.Error()}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			fmt.Fprintf(a.stdout, "ok: %s: %s\n", target, status)
-			return nil
+			return healthcheckRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&target, "url", defaultHealthcheckURL, "the URL to GET")
+	cmd.Flags().StringVar(&opts.url, "url", defaultHealthcheckURL, "the URL to GET")
 	// A local flag of its own: the global --timeout bounds browser steps.
-	cmd.Flags().DurationVar(&timeout, "timeout", defaultHealthcheckTimeout, "give up after this long")
+	cmd.Flags().DurationVar(&opts.timeout, "timeout", defaultHealthcheckTimeout, "give up after this long")
 	return cmd
+}
+
+// healthcheckRun GETs the URL and prints its status when it is 200 OK;
+// anything else is exit code 1 with one line saying why.
+func healthcheckRun(ctx context.Context, opts *healthcheckOptions) error {
+	status, err := checkHealth(ctx, opts.client, opts.url, opts.timeout)
+	if err != nil {
+		return &exitError{code: exitFailed, msg: "healthcheck: " + err.Error()}
+	}
+	fmt.Fprintf(opts.streams.Out, "ok: %s: %s\n", opts.url, status)
+	return nil
 }
 
 // checkHealth GETs target and returns its status line when it is 200 OK.
 // Any other outcome is an error of one line.
-func checkHealth(ctx context.Context, target string, timeout time.Duration) (string, error) {
+func checkHealth(ctx context.Context, client httpDoer, target string, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", target, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("%s: no answer within %s", target, timeout)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -116,69 +117,80 @@ func writeRoster(w io.Writer, r *roster.Roster, format string, csvRaw bool) erro
 	case "json":
 		return writeJSON(w, toRosterJSON(r))
 	case "csv":
-		cw := &csvWriter{w: csv.NewWriter(w), raw: csvRaw}
-		cw.w.UseCRLF = true
-		if err := cw.write("type", "name", "email", "role", "you"); err != nil {
-			return err
-		}
-		for _, m := range r.Members {
-			you := "false"
-			if m.You {
-				you = "true"
-			}
-			if err := cw.write("member", m.Name, m.Email, string(m.Role), you); err != nil {
-				return err
-			}
-		}
-		for _, i := range r.Invitations {
-			if err := cw.write("invitation", "", i.Email, string(i.Role), "false"); err != nil {
-				return err
-			}
-		}
-		// a row that could not be read keeps its place, with its text as
-		// the name and no email
-		for _, u := range r.Unreadable {
-			if err := cw.write("unreadable-"+u.Kind, u.Text, "", "", "false"); err != nil {
-				return err
-			}
-		}
-		cw.w.Flush()
-		return cw.w.Error()
+		return writeRosterCSV(w, r, csvRaw)
 	default:
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tEMAIL\tROLE\t")
-		for _, m := range r.Members {
-			you := ""
-			if m.You {
-				you = "(you)"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", oneLine(m.Name), textsafe.Terminal(m.Email), textsafe.Terminal(string(m.Role)), you)
-		}
-		if err := tw.Flush(); err != nil {
+		return writeRosterTable(w, r)
+	}
+}
+
+// writeRosterCSV prints a roster as CSV: one record per member, then per
+// invitation, then per row that could not be read.
+func writeRosterCSV(w io.Writer, r *roster.Roster, raw bool) error {
+	cw := &csvWriter{w: csv.NewWriter(w), raw: raw}
+	cw.w.UseCRLF = true
+	records := [][]string{{"type", "name", "email", "role", "you"}}
+	for _, m := range r.Members {
+		records = append(records, []string{"member", m.Name, m.Email, string(m.Role), strconv.FormatBool(m.You)})
+	}
+	for _, i := range r.Invitations {
+		records = append(records, []string{"invitation", "", i.Email, string(i.Role), "false"})
+	}
+	// a row that could not be read keeps its place, with its text as the
+	// name and no email
+	for _, u := range r.Unreadable {
+		records = append(records, []string{"unreadable-" + u.Kind, u.Text, "", "", "false"})
+	}
+	for _, rec := range records {
+		if err := cw.write(rec...); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\n%d members", len(r.Members))
-		if len(r.Invitations) == 0 {
-			fmt.Fprintln(w, ", no pending invitations")
-		} else {
-			fmt.Fprintf(w, ", %d pending invitations:\n", len(r.Invitations))
-			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "INVITED\tROLE")
-			for _, i := range r.Invitations {
-				fmt.Fprintf(tw, "%s\t%s\n", textsafe.Terminal(i.Email), textsafe.Terminal(string(i.Role)))
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
+	}
+	cw.w.Flush()
+	return cw.w.Error()
+}
+
+// writeRosterTable prints a roster for a person: the members, a count,
+// the pending invitations and the rows that could not be read.
+func writeRosterTable(w io.Writer, r *roster.Roster) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tEMAIL\tROLE\t")
+	for _, m := range r.Members {
+		you := ""
+		if m.You {
+			you = "(you)"
 		}
-		if len(r.Unreadable) > 0 {
-			fmt.Fprintf(w, "\n%d rows with controls but no readable email (not counted above):\n", len(r.Unreadable))
-			for _, u := range r.Unreadable {
-				fmt.Fprintf(w, "UNREADABLE %s  %s\n", textsafe.Terminal(u.Kind), oneLine(u.Text))
-			}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", oneLine(m.Name), textsafe.Terminal(m.Email), textsafe.Terminal(string(m.Role)), you)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n%d members", len(r.Members))
+	if err := writeInvitationsTable(w, r.Invitations); err != nil {
+		return err
+	}
+	if len(r.Unreadable) > 0 {
+		fmt.Fprintf(w, "\n%d rows with controls but no readable email (not counted above):\n", len(r.Unreadable))
+		for _, u := range r.Unreadable {
+			fmt.Fprintf(w, "UNREADABLE %s  %s\n", textsafe.Terminal(u.Kind), oneLine(u.Text))
 		}
+	}
+	return nil
+}
+
+// writeInvitationsTable ends the members' count line with the pending
+// invitations' and lists them.
+func writeInvitationsTable(w io.Writer, invs []roster.Invitation) error {
+	if len(invs) == 0 {
+		fmt.Fprintln(w, ", no pending invitations")
 		return nil
 	}
+	fmt.Fprintf(w, ", %d pending invitations:\n", len(invs))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INVITED\tROLE")
+	for _, i := range invs {
+		fmt.Fprintf(tw, "%s\t%s\n", textsafe.Terminal(i.Email), textsafe.Terminal(string(i.Role)))
+	}
+	return tw.Flush()
 }
 
 // csvWriter writes CSV records whose cells are made safe for a

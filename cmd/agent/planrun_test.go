@@ -35,7 +35,7 @@ func idpOptions(t *testing.T, file string, extra func(f *idpFlags)) idpFlags {
 // newReconcileRunEnv is reconcile's Options over the seed roster.
 func newReconcileRunEnv(t *testing.T, output string) (*reconcileOptions, *fakePage, *fakeOpener, *lockedBuffer) {
 	t.Helper()
-	st, out, _ := testStreams()
+	st, out, _ := lockedStreams()
 	page := &fakePage{roster: seedRoster()}
 	opener := &fakeOpener{page: page}
 	o := &reconcileOptions{streams: st, idp: idpOptions(t, "okta-users.json", nil), output: output, getenv: noEnv, log: testLog, open: opener.open}
@@ -130,7 +130,7 @@ func TestRunReconcileReadsTheSourcesBeforeTheBrowser(t *testing.T) {
 // scratch directory at a fixed time.
 func newPlanRunEnv(t *testing.T) (*planOptions, *fakePage, *lockedBuffer) {
 	t.Helper()
-	st, out, _ := testStreams()
+	st, out, _ := lockedStreams()
 	page := &fakePage{roster: seedRoster()}
 	o := &planOptions{streams: st, idp: idpOptions(t, "entra-users.csv", nil), out: filepath.Join(t.TempDir(), "plan.json"),
 		maxRemovals: flows.DefaultMaxRemovals, getenv: noEnv, log: testLog, open: (&fakeOpener{page: page}).open,
@@ -218,7 +218,7 @@ func newPlanFixture(t *testing.T) *planFixture {
 // approve is approve's Options for the plan, by who, signing with the key
 // when keyed.
 func (f *planFixture) approve(by string, keyed bool) (*approveOptions, *lockedBuffer) {
-	st, out, _ := testStreams()
+	st, out, _ := lockedStreams()
 	o := &approveOptions{streams: st, path: f.path, by: by, auditLog: f.auditLog, now: time.Now,
 		openAudit: f.app.openAuditWith, auditLogPath: f.app.auditLogPath, defaultActor: func() string { return "ops" }}
 	if keyed {
@@ -269,7 +269,7 @@ func TestRunApproveRecordsBeforeApproving(t *testing.T) {
 
 // applyOptionsFor is apply's Options for the plan, with a fake applier.
 func (f *planFixture) applyOptionsFor(requireApproval, keyed bool) (*applyOptions, *fakePlanApplier) {
-	st, _, _ := testStreams()
+	st, _, _ := lockedStreams()
 	applier := &fakePlanApplier{}
 	o := &applyOptions{streams: st, requireApproval: requireApproval, maxAge: plan.DefaultMaxAge, path: f.path,
 		workspace: func() string { return f.p.Workspace }, auditKey: f.app.readAuditKey, auditLogPath: f.app.auditLogPath,

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -12,12 +14,14 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/clay-agent/clay-agent/agent"
 	"github.com/clay-agent/clay-agent/agent/fsutil"
 	"github.com/clay-agent/clay-agent/agent/recording"
+	"github.com/clay-agent/clay-agent/agent/roster"
 	"github.com/clay-agent/clay-agent/fixtures"
 )
 
@@ -42,8 +46,39 @@ func leakError(leaks []recording.Leak) error {
 
 var unsafeFile = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-func (a *app) recordCommand() *cobra.Command {
-	var out string
+// recordOptions are what `agent record` runs with.
+type recordOptions struct {
+	streams streams
+	// out is --out, the new or empty directory to write to.
+	out string
+	// now dates the recording.
+	now func() time.Time
+	// capture reads the Team page as list does and returns what it
+	// loaded; write writes the recording's files.
+	capture func(ctx context.Context) (*pageCapture, error)
+	write   func(dir string, files map[string][]byte) error
+}
+
+// checkOut refuses a missing --out, and one that holds files: a
+// recording never overwrites.
+func (o *recordOptions) checkOut() error {
+	if o.out == "" {
+		return usageError("--out is required")
+	}
+	entries, err := os.ReadDir(o.out)
+	if err == nil && len(entries) > 0 {
+		return usageError("--out %s is not empty; a recording never overwrites", o.out)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return usageError("--out %s: %v", o.out, err)
+	}
+	return nil
+}
+
+// newRecordCmd builds `agent record`; runF, when not nil, runs instead of
+// recordRun.
+func newRecordCmd(a *app, runF func(context.Context, *recordOptions) error) *cobra.Command {
+	opts := &recordOptions{streams: a.streams(), now: func() time.Time { return a.now() }, capture: a.captureTeamPage, write: writeRecording}
 	cmd := &cobra.Command{
 		Use:   "record",
 		Short: "Record the live Team page (its document, scripts, styles and /v3 JSON), redacted, as a fixture",
@@ -65,112 +100,159 @@ sign-in to use with the replay.`,
 		Example: `  agent record --out recordings/$(date +%F)`,
 		Args:    noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
-			if out == "" {
-				return usageError("--out is required")
-			}
-			entries, err := os.ReadDir(out)
-			if err == nil && len(entries) > 0 {
-				return usageError("--out %s is not empty; a recording never overwrites", out)
-			}
-			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return usageError("--out %s: %v", out, err)
-			}
-			return nil
+			return opts.checkOut()
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			s, err := a.openSession(ctx)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			defer s.close()
-			team, err := url.Parse(s.team.URL())
-			if err != nil {
-				return usageError("the Team page's URL %s: %v", s.team.URL(), err)
-			}
-			capture := s.b.CaptureResponses(func(r agent.Response) bool {
-				return r.Method == http.MethodGet && recordedKind(team, r) != ""
-			})
-			r, err := s.team.List(ctx, s.cfg.Workspace)
-			if err != nil {
-				return s.fail("record", err)
-			}
-			html, err := s.b.HTML(ctx)
-			if err != nil {
-				return s.fail("record", err)
-			}
-			responses, err := capture.Finish(ctx)
-			if err != nil {
-				return s.fail("record", err)
-			}
-			responses = latestResponses(team, responses)
-			red := recording.New(s.cfg.Workspace)
-			for _, resp := range responses {
-				if recordedKind(team, resp) == fixtures.RecordedAPI {
-					red.LearnJSON(resp.Body)
-				}
-			}
-			m := fixtures.RecordingManifest{
-				RecordedAt: a.now().UTC().Format("2006-01-02T15:04:05Z"), Workspace: red.WorkspaceStandIn,
-				Members: len(r.Members), Invitations: len(r.Invitations), Roles: map[string]int{},
-			}
-			for _, mem := range r.Members {
-				red.LearnName(mem.Name)
-				m.Roles[string(mem.Role)]++
-			}
-			for _, u := range r.Unreadable {
-				red.LearnUnreadable(u.Text)
-			}
-			m.Unreadable = len(r.Unreadable)
-			// everything is redacted and scanned in memory first: nothing is
-			// written unless the whole recording is clean
-			files := map[string][]byte{fixtures.RecordingPage: []byte(red.HTML(html))}
-			kinds := map[fixtures.RecordedKind]int{}
-			for _, resp := range responses {
-				kind := recordedKind(team, resp)
-				u, _ := url.Parse(resp.URL)
-				path, query := red.Text(u.Path), red.Query(u.RawQuery)
-				kinds[kind]++
-				var name string
-				var body []byte
-				switch kind {
-				case fixtures.RecordedDocument:
-					name, body = recordingDocument, []byte(red.Document(string(resp.Body)))
-				case fixtures.RecordedScript, fixtures.RecordedStyle:
-					name = fmt.Sprintf("assets/%02d-%s", kinds[fixtures.RecordedScript]+kinds[fixtures.RecordedStyle], fileName(path, ""))
-					body = []byte(red.Script(string(resp.Body)))
-				default:
-					name = fmt.Sprintf("api/%02d-%s.json", kinds[kind], fileName(path, query))
-					body = red.JSON(resp.Body)
-				}
-				files[name] = body
-				m.Responses = append(m.Responses, fixtures.RecordedResponse{
-					File: name, Kind: kind, Method: resp.Method, Path: path, Query: query,
-					Status: resp.Status, ContentType: resp.MIMEType,
-				})
-			}
-			m.Page = red.Text(team.Path)
-			m.Redacted = red.Counts()
-			data, _ := json.MarshalIndent(m, "", "  ")
-			files[fixtures.RecordingManifestFile] = append(data, '\n')
-			if leaks := red.Leaks(files); len(leaks) > 0 {
-				return leakError(leaks)
-			}
-			if err := writeRecording(out, files); err != nil {
-				return err
-			}
-			document := "no document"
-			if kinds[fixtures.RecordedDocument] > 0 {
-				document = "the document"
-			}
-			fmt.Fprintf(a.stdout, "recorded %s: %d members, %d invitations; %s, %d scripts, %d style sheets and %d /v3 responses, to %s\n",
-				m.Page, m.Members, m.Invitations, document, kinds[fixtures.RecordedScript], kinds[fixtures.RecordedStyle], kinds[fixtures.RecordedAPI], out)
-			a.printReplayHelp(out, m)
-			return nil
+			return recordRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "", "the directory to write the recording to (new or empty)")
+	cmd.Flags().StringVar(&opts.out, "out", "", "the directory to write the recording to (new or empty)")
 	return cmd
+}
+
+// recordRun captures the Team page, redacts everything it loaded in
+// memory, and writes the recording only when the final scan finds nothing
+// personal left in it.
+func recordRun(ctx context.Context, opts *recordOptions) error {
+	pc, err := opts.capture(ctx)
+	if err != nil {
+		return err
+	}
+	rec := redactCapture(pc, opts.now())
+	if leaks := rec.red.Leaks(rec.files); len(leaks) > 0 {
+		return leakError(leaks)
+	}
+	if err := opts.write(opts.out, rec.files); err != nil {
+		return err
+	}
+	document := "no document"
+	if rec.kinds[fixtures.RecordedDocument] > 0 {
+		document = "the document"
+	}
+	m := rec.manifest
+	fmt.Fprintf(opts.streams.Out, "recorded %s: %d members, %d invitations; %s, %d scripts, %d style sheets and %d /v3 responses, to %s\n",
+		m.Page, m.Members, m.Invitations, document, rec.kinds[fixtures.RecordedScript], rec.kinds[fixtures.RecordedStyle], rec.kinds[fixtures.RecordedAPI], opts.out)
+	writeReplayHelp(opts.streams.Out, opts.out, m)
+	return nil
+}
+
+// pageCapture is what record read of the Team page.
+type pageCapture struct {
+	// team is the Team page's URL; workspace the workspace read.
+	team      *url.URL
+	workspace string
+	// roster is the list as read; html the rendered DOM.
+	roster *roster.Roster
+	html   string
+	// responses are the last response to each request a recording keeps,
+	// in the order of the requests.
+	responses []agent.Response
+}
+
+// captureTeamPage opens the Team page, reads it as list does while the
+// browser captures what it loads, and keeps the page's artifacts when a
+// step fails.
+func (a *app) captureTeamPage(ctx context.Context) (*pageCapture, error) {
+	s, err := a.openSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	team, err := url.Parse(s.team.URL())
+	if err != nil {
+		return nil, usageError("the Team page's URL %s: %v", s.team.URL(), err)
+	}
+	capture := s.b.CaptureResponses(func(r agent.Response) bool {
+		return r.Method == http.MethodGet && recordedKind(team, r) != ""
+	})
+	r, err := s.team.List(ctx, s.cfg.Workspace)
+	if err != nil {
+		return nil, s.fail("record", err)
+	}
+	html, err := s.b.HTML(ctx)
+	if err != nil {
+		return nil, s.fail("record", err)
+	}
+	responses, err := capture.Finish(ctx)
+	if err != nil {
+		return nil, s.fail("record", err)
+	}
+	return &pageCapture{team: team, workspace: s.cfg.Workspace, roster: r, html: html, responses: latestResponses(team, responses)}, nil
+}
+
+// redactedRecording is a recording redacted in memory: its files by name,
+// its manifest, how many responses of each kind it holds, and the
+// redactor that knows what it replaced.
+type redactedRecording struct {
+	red      *recording.Redactor
+	manifest fixtures.RecordingManifest
+	files    map[string][]byte
+	kinds    map[fixtures.RecordedKind]int
+}
+
+// redactCapture redacts everything pc holds: the redactor first learns
+// the ids and names in the /v3 JSON and the roster, then every file is
+// redacted, the manifest last.
+func redactCapture(pc *pageCapture, now time.Time) *redactedRecording {
+	red := recording.New(pc.workspace)
+	for _, resp := range pc.responses {
+		if recordedKind(pc.team, resp) == fixtures.RecordedAPI {
+			red.LearnJSON(resp.Body)
+		}
+	}
+	r := pc.roster
+	m := fixtures.RecordingManifest{
+		RecordedAt: now.UTC().Format("2006-01-02T15:04:05Z"), Workspace: red.WorkspaceStandIn,
+		Members: len(r.Members), Invitations: len(r.Invitations), Roles: map[string]int{},
+	}
+	for _, mem := range r.Members {
+		red.LearnName(mem.Name)
+		m.Roles[string(mem.Role)]++
+	}
+	for _, u := range r.Unreadable {
+		red.LearnUnreadable(u.Text)
+	}
+	m.Unreadable = len(r.Unreadable)
+	rec := &redactedRecording{red: red, manifest: m, kinds: map[fixtures.RecordedKind]int{},
+		files: map[string][]byte{fixtures.RecordingPage: []byte(red.HTML(pc.html))}}
+	for _, resp := range pc.responses {
+		rec.add(pc.team, resp)
+	}
+	rec.manifest.Page = red.Text(pc.team.Path)
+	rec.manifest.Redacted = red.Counts()
+	data, _ := json.MarshalIndent(rec.manifest, "", "  ")
+	rec.files[fixtures.RecordingManifestFile] = append(data, '\n')
+	return rec
+}
+
+// add redacts one response into a file of its kind, named by its
+// redacted path and query, and lists it in the manifest.
+func (rec *redactedRecording) add(team *url.URL, resp agent.Response) {
+	red := rec.red
+	kind := recordedKind(team, resp)
+	u, _ := url.Parse(resp.URL)
+	path, query := red.Text(u.Path), red.Query(u.RawQuery)
+	rec.kinds[kind]++
+	var name string
+	var body []byte
+	switch kind {
+	case fixtures.RecordedDocument:
+		name, body = recordingDocument, []byte(red.Document(string(resp.Body)))
+	case fixtures.RecordedScript, fixtures.RecordedStyle:
+		name = fmt.Sprintf("assets/%02d-%s", rec.kinds[fixtures.RecordedScript]+rec.kinds[fixtures.RecordedStyle], fileName(path, ""))
+		body = []byte(red.Script(string(resp.Body)))
+	default:
+		name = fmt.Sprintf("api/%02d-%s.json", rec.kinds[kind], fileName(path, query))
+		body = red.JSON(resp.Body)
+	}
+	rec.files[name] = body
+	rec.manifest.Responses = append(rec.manifest.Responses, fixtures.RecordedResponse{
+		File: name, Kind: kind, Method: resp.Method, Path: path, Query: query,
+		Status: resp.Status, ContentType: resp.MIMEType,
+	})
 }
 
 // recordingDocument is the file of a recording that holds the page's
@@ -180,17 +262,17 @@ const recordingDocument = "document.html"
 // replayAddr is the address `agent fixtures serve` listens on by default.
 const replayAddr = "127.0.0.1:8089"
 
-// printReplayHelp prints how to replay the recording in dir: the command
+// writeReplayHelp prints how to replay the recording in dir: the command
 // that serves it, and next to the command to run on it, the workspace id
 // the recording uses, the base URL and the sign-in.
-func (a *app) printReplayHelp(dir string, m fixtures.RecordingManifest) {
+func writeReplayHelp(w io.Writer, dir string, m fixtures.RecordingManifest) {
 	base := "http://" + replayAddr
 	email, pwd := fixtures.DefaultEmail, fixtures.DefaultPassword
 	target := replayTarget(base, m.Workspace, m.Page)
-	fmt.Fprintf(a.stdout, "the recording's workspace id is %s (the real one was rewritten everywhere)\n", m.Workspace)
-	fmt.Fprintf(a.stdout, "replay it with:\n  agent fixtures serve --recording %s --addr %s\n", dir, replayAddr)
-	fmt.Fprintf(a.stdout, "then read it with the session file that command prints:\n  agent list %s --session SESSION_FILE\n", target)
-	fmt.Fprintf(a.stdout, "or sign in to the replay (%s / %s) and read it:\n  printf '%%s' %s | agent login --email %s --password-stdin %s --session replay-session.json\n  agent list %s --session replay-session.json\n",
+	fmt.Fprintf(w, "the recording's workspace id is %s (the real one was rewritten everywhere)\n", m.Workspace)
+	fmt.Fprintf(w, "replay it with:\n  agent fixtures serve --recording %s --addr %s\n", dir, replayAddr)
+	fmt.Fprintf(w, "then read it with the session file that command prints:\n  agent list %s --session SESSION_FILE\n", target)
+	fmt.Fprintf(w, "or sign in to the replay (%s / %s) and read it:\n  printf '%%s' %s | agent login --email %s --password-stdin %s --session replay-session.json\n  agent list %s --session replay-session.json\n",
 		email, pwd, pwd, email, target, target)
 }
 

@@ -105,7 +105,7 @@ type scimRunEnv struct {
 
 func newSCIMRunEnv(t *testing.T) *scimRunEnv {
 	t.Helper()
-	st, out, _ := testStreams()
+	st, out, _ := lockedStreams()
 	tmp := t.TempDir()
 	e := &scimRunEnv{backend: &fakeSCIMBackend{roster: seedRoster()}, listener: &recordingListener{}, out: out, tmp: tmp}
 	e.o = &scimServeOptions{streams: st, listen: "127.0.0.1:0", stateDir: filepath.Join(tmp, "scim"),

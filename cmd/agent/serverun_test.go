@@ -97,7 +97,7 @@ type serveRunEnv struct {
 
 func newServeRunEnv(t *testing.T) *serveRunEnv {
 	t.Helper()
-	st, out, errOut := testStreams()
+	st, out, errOut := lockedStreams()
 	tmp := t.TempDir()
 	e := &serveRunEnv{page: &fakePage{roster: seedRoster(), listed: make(chan struct{}, 64)}, probe: &fakeProbe{},
 		applier: &fakePlanApplier{}, listener: &recordingListener{}, out: out, errOut: errOut,

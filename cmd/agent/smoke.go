@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -31,8 +32,86 @@ type smokeStep struct {
 	err       error
 }
 
-func (a *app) smokeCommand() *cobra.Command {
-	var rendition, email, password, output string
+// smokeTeam is what a smoke run does on the Team page: every flow, as
+// flows.Team has them.
+type smokeTeam interface {
+	Login(ctx context.Context, email, password string) ([]agent.Cookie, error)
+	List(ctx context.Context, workspace string) (*roster.Roster, error)
+	Invite(ctx context.Context, email string, role roster.Role, b flows.Batch) (flows.Result, error)
+	SetRole(ctx context.Context, email string, role roster.Role, b flows.Batch) (flows.Result, error)
+	Offboard(ctx context.Context, emails []string, b flows.Batch) ([]flows.Result, error)
+	Revoke(ctx context.Context, emails []string, b flows.Batch) ([]flows.Result, error)
+	Reload(ctx context.Context) error
+}
+
+// smokeBrowser is a browser on a fixture's Team page.
+type smokeBrowser interface {
+	smokeTeam
+	// SaveArtifacts keeps the page's screenshot and HTML, labelled.
+	SaveArtifacts(label string) ([]string, error)
+	// Close closes the browser.
+	Close()
+}
+
+// smokeTarget is the fixture server a smoke run drives and the account
+// it signs in with.
+type smokeTarget struct {
+	base, workspace, teamPath string
+	email, password           string
+	// rendition names the embedded server's rendition; "" for a server
+	// given with --base-url.
+	rendition string
+}
+
+// smokeOptions are what `agent smoke` runs with.
+type smokeOptions struct {
+	streams streams
+	// rendition, email, password and output are the flags' values.
+	rendition, email, password, output string
+	// baseURL, workspace and teamPath are the global flags; cfg the
+	// browser's configuration, which each run points at its fixture.
+	// They are settled in PreRunE.
+	baseURL, workspace, teamPath string
+	cfg                          agent.Config
+
+	// startFixture starts the embedded fixture server with a rendition
+	// and returns it with its stop; probeFixture refuses a server that is
+	// not a fixture server.
+	startFixture func(rendition string) (smokeTarget, func(), error)
+	probeFixture func(ctx context.Context, base string) error
+	// openBrowser starts a browser on the Team page at teamURL.
+	openBrowser func(ctx context.Context, cfg agent.Config, teamURL string) (smokeBrowser, error)
+	// accept has the fixture accept an invitation.
+	accept func(ctx context.Context, base, email string) error
+	// now times the steps and stamps the throwaway addresses.
+	now func() time.Time
+	// noteArtifacts reports the artifacts of a failed run.
+	noteArtifacts func(paths []string)
+}
+
+// prepare checks the flags and settles the fixture and the browser's
+// configuration from the app's.
+func (o *smokeOptions) prepare(a *app) error {
+	if err := checkFormat(o.output, "table", "json"); err != nil {
+		return err
+	}
+	if o.rendition != "all" && !fixtures.ValidRendition(o.rendition) {
+		return usageError("unknown rendition %q (want all, %s)", o.rendition, strings.Join(fixtures.Renditions(), ", "))
+	}
+	if _, err := roster.ParseEmail(o.email); err != nil {
+		return usageError("--login-email: %v", err)
+	}
+	o.baseURL, o.workspace, o.teamPath = a.baseURL, a.workspace, a.teamPath
+	o.cfg = a.config()
+	o.cfg.ArtifactsDir = filepath.Join(a.artifactsDir, "smoke")
+	return nil
+}
+
+// newSmokeCmd builds `agent smoke`; runF, when not nil, runs instead of
+// smokeRun.
+func newSmokeCmd(a *app, runF func(context.Context, *smokeOptions) error) *cobra.Command {
+	opts := &smokeOptions{streams: a.streams(), startFixture: startEmbeddedFixture, probeFixture: probeFixture,
+		openBrowser: openSmokeBrowser, accept: acceptInvitation, now: time.Now, noteArtifacts: a.noteArtifacts}
 	cmd := &cobra.Command{
 		Use:   "smoke",
 		Short: "Run every flow against a fixture server and verify each step",
@@ -47,84 +126,110 @@ verified.`,
   agent smoke --rendition all -o json
   agent smoke --base-url http://fixtures:8089`,
 		Args: noArgs,
-		PreRunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(output, "table", "json"); err != nil {
-				return err
-			}
-			if rendition != "all" && !fixtures.ValidRendition(rendition) {
-				return usageError("unknown rendition %q (want all, %s)", rendition, strings.Join(fixtures.Renditions(), ", "))
-			}
-			if _, err := roster.ParseEmail(email); err != nil {
-				return usageError("--login-email: %v", err)
-			}
-			return nil
+		PreRunE: func(*cobra.Command, []string) error {
+			return opts.prepare(a)
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			var steps []smokeStep
-			if a.baseURL == agent.DefaultBaseURL {
-				names := []string{rendition}
-				if rendition == "all" {
-					names = fixtures.Renditions()
-				}
-				for _, r := range names {
-					got, err := a.smokeEmbedded(ctx, r)
-					if err != nil {
-						return err
-					}
-					steps = append(steps, got...)
-				}
-			} else {
-				if err := probeFixture(ctx, a.baseURL); err != nil {
-					return err
-				}
-				workspace := a.workspace
-				if workspace == "" {
-					workspace = fixtures.DefaultWorkspace
-				}
-				steps = a.smokeRun(ctx, a.baseURL, workspace, a.teamPath, email, password, "")
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			a.printSmoke(steps, output)
-			code := exitOK
-			for _, s := range steps {
-				if !s.OK && !s.Skipped {
-					c := exitCode(s.err)
-					if c == exitOK {
-						c = exitFailed
-					}
-					code = worst(code, c)
-				}
-			}
-			if code != exitOK {
-				return &exitError{code: code, msg: "smoke run failed"}
-			}
-			return nil
+			return smokeRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&rendition, "rendition", fixtures.RenditionGrid, "embedded server's rendition: all, "+strings.Join(fixtures.Renditions(), ", "))
-	cmd.Flags().StringVar(&email, "login-email", fixtures.DefaultEmail, "the fixture account to sign in with")
-	cmd.Flags().StringVar(&password, "login-password", fixtures.DefaultPassword, "the fixture account's password")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	cmd.Flags().StringVar(&opts.rendition, "rendition", fixtures.RenditionGrid, "embedded server's rendition: all, "+strings.Join(fixtures.Renditions(), ", "))
+	cmd.Flags().StringVar(&opts.email, "login-email", fixtures.DefaultEmail, "the fixture account to sign in with")
+	cmd.Flags().StringVar(&opts.password, "login-password", fixtures.DefaultPassword, "the fixture account's password")
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
 	return cmd
 }
 
-// smokeEmbedded starts the fixture server on a loopback port and runs the
-// cycle against it.
-func (a *app) smokeEmbedded(ctx context.Context, rendition string) ([]smokeStep, error) {
+// smokeRun runs the cycle on each fixture, prints the steps and exits
+// with the worst step's code.
+func smokeRun(ctx context.Context, opts *smokeOptions) error {
+	steps, err := opts.runAll(ctx)
+	if err != nil {
+		return err
+	}
+	writeSmoke(opts.streams.Out, steps, opts.output)
+	return smokeExit(steps)
+}
+
+// runAll runs the cycle on the embedded server, once per rendition, or on
+// the fixture server at --base-url.
+func (o *smokeOptions) runAll(ctx context.Context) ([]smokeStep, error) {
+	if o.baseURL != agent.DefaultBaseURL {
+		if err := o.probeFixture(ctx, o.baseURL); err != nil {
+			return nil, err
+		}
+		workspace := o.workspace
+		if workspace == "" {
+			workspace = fixtures.DefaultWorkspace
+		}
+		return o.cycle(ctx, smokeTarget{base: o.baseURL, workspace: workspace, teamPath: o.teamPath, email: o.email, password: o.password}), nil
+	}
+	names := []string{o.rendition}
+	if o.rendition == "all" {
+		names = fixtures.Renditions()
+	}
+	var steps []smokeStep
+	for _, r := range names {
+		got, err := o.cycleEmbedded(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, got...)
+	}
+	return steps, nil
+}
+
+// cycleEmbedded starts the embedded fixture server with a rendition, runs
+// the cycle against it and stops it.
+func (o *smokeOptions) cycleEmbedded(ctx context.Context, rendition string) ([]smokeStep, error) {
+	target, stop, err := o.startFixture(rendition)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	return o.cycle(ctx, target), nil
+}
+
+// smokeExit is the run's exit: the worst code of the failed steps (1 for
+// a failure with no code of its own).
+func smokeExit(steps []smokeStep) error {
+	code := exitOK
+	for _, s := range steps {
+		if !s.OK && !s.Skipped {
+			c := exitCode(s.err)
+			if c == exitOK {
+				c = exitFailed
+			}
+			code = worst(code, c)
+		}
+	}
+	if code != exitOK {
+		return &exitError{code: code, msg: "smoke run failed"}
+	}
+	return nil
+}
+
+// startEmbeddedFixture starts the fixture server with a rendition on a
+// loopback port.
+func startEmbeddedFixture(rendition string) (smokeTarget, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("starting the fixture server: %w", err)
+		return smokeTarget{}, nil, fmt.Errorf("starting the fixture server: %w", err)
 	}
 	srv := fixtures.New(fixtures.WithRendition(rendition))
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
-	defer func() {
+	stop := func() {
 		sctx, cancel := contextWithTimeout(5 * time.Second)
 		defer cancel()
 		_ = hs.Shutdown(sctx)
-	}()
+	}
 	email, password := srv.Credentials()
-	return a.smokeRun(ctx, "http://"+ln.Addr().String(), srv.Workspace(), srv.TeamPath(), email, password, rendition), nil
+	return smokeTarget{base: "http://" + ln.Addr().String(), workspace: srv.Workspace(), teamPath: srv.TeamPath(),
+		email: email, password: password, rendition: rendition}, stop, nil
 }
 
 // probeFixture refuses a server without the fixture's control endpoint.
@@ -146,140 +251,25 @@ func probeFixture(ctx context.Context, base string) error {
 	return nil
 }
 
-// smokeRun runs the cycle in one browser and returns its steps; it stops
-// at the first failed step and marks the rest skipped.
-func (a *app) smokeRun(ctx context.Context, base, workspace, teamPath, email, password, rendition string) []smokeStep {
-	names := []string{"start browser", "login", "list", "invite", "accept (fixture)", "set-role", "offboard", "invite again", "revoke", "list again"}
-	var steps []smokeStep
-	failed := false
-	run := func(name string, f func(ctx context.Context) (string, error)) {
-		st := smokeStep{Rendition: rendition, Step: name}
-		if failed {
-			st.Skipped, st.Detail = true, "skipped after a failure"
-			steps = append(steps, st)
-			return
-		}
-		start := time.Now()
-		detail, err := f(ctx)
-		st.Duration = time.Since(start)
-		st.OK, st.Detail, st.err = err == nil, detail, err
-		if err != nil {
-			st.Detail = err.Error()
-			failed = true
-		}
-		steps = append(steps, st)
+// teamBrowser is a browser with the Team page's flows on it.
+type teamBrowser struct {
+	*flows.Team
+	b *agent.Browser
+}
+
+// SaveArtifacts keeps the page's screenshot and HTML, labelled.
+func (t *teamBrowser) SaveArtifacts(label string) ([]string, error) { return t.b.SaveArtifacts(label) }
+
+// Close closes the browser.
+func (t *teamBrowser) Close() { t.b.Close() }
+
+// openSmokeBrowser starts a browser for cfg on the Team page at teamURL.
+func openSmokeBrowser(ctx context.Context, cfg agent.Config, teamURL string) (smokeBrowser, error) {
+	b, err := agent.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
 	}
-	cfg := a.config()
-	cfg.BaseURL, cfg.Workspace, cfg.TeamPath = base, workspace, teamPath
-	cfg.ArtifactsDir = filepath.Join(a.artifactsDir, "smoke")
-	var b *agent.Browser
-	var team *flows.Team
-	run(names[0], func(ctx context.Context) (string, error) {
-		teamURL, err := cfg.TeamURL()
-		if err != nil {
-			return "", err
-		}
-		if b, err = agent.Open(ctx, cfg); err != nil {
-			return "", err
-		}
-		team = flows.NewTeam(b, teamURL)
-		return teamURL, nil
-	})
-	if b != nil {
-		defer b.Close()
-	}
-	var first *roster.Roster
-	stamp := time.Now().UTC().Format("20060102t150405") + fmt.Sprintf("%04d", time.Now().Nanosecond()/100000)
-	throwaway := "smoke-" + stamp + "@smoke.example.test"
-	second := "smoke-" + stamp + "-b@smoke.example.test"
-	batch := flows.Batch{}
-	expect := func(res flows.Result, err error, want flows.Action) (string, error) {
-		if err != nil {
-			return "", err
-		}
-		if res.Action != want {
-			if res.Err != nil {
-				return "", res.Err
-			}
-			return "", fmt.Errorf("%w: %s: %s, want %s (%s)", agent.ErrNotVerified, res.Email, res.Action, want, res.Detail)
-		}
-		return res.Detail, nil
-	}
-	expectOne := func(rs []flows.Result, err error, want flows.Action) (string, error) {
-		if err != nil {
-			return "", err
-		}
-		if len(rs) != 1 {
-			return "", fmt.Errorf("%w: %d results, want 1", agent.ErrNotVerified, len(rs))
-		}
-		return expect(rs[0], nil, want)
-	}
-	run(names[1], func(ctx context.Context) (string, error) {
-		if _, err := team.Login(ctx, email, password); err != nil {
-			return "", err
-		}
-		return "signed in as " + email, nil
-	})
-	run(names[2], func(ctx context.Context) (string, error) {
-		r, err := team.List(ctx, workspace)
-		if err != nil {
-			return "", err
-		}
-		if _, ok := r.Self(); !ok || len(r.Members) == 0 {
-			return "", fmt.Errorf("%w: the list shows no signed-in member", agent.ErrNotVerified)
-		}
-		first = r
-		return fmt.Sprintf("%d members, %d invitations", len(r.Members), len(r.Invitations)), nil
-	})
-	run(names[3], func(ctx context.Context) (string, error) {
-		res, err := team.Invite(ctx, throwaway, roster.Editor, batch)
-		return expect(res, err, flows.Invited)
-	})
-	run(names[4], func(ctx context.Context) (string, error) {
-		if err := acceptInvitation(ctx, base, throwaway); err != nil {
-			return "", err
-		}
-		return throwaway + " accepted", team.Reload(ctx)
-	})
-	run(names[5], func(ctx context.Context) (string, error) {
-		res, err := team.SetRole(ctx, throwaway, roster.Viewer, batch)
-		return expect(res, err, flows.RoleChanged)
-	})
-	run(names[6], func(ctx context.Context) (string, error) {
-		rs, err := team.Offboard(ctx, []string{throwaway}, batch)
-		return expectOne(rs, err, flows.Removed)
-	})
-	run(names[7], func(ctx context.Context) (string, error) {
-		res, err := team.Invite(ctx, second, roster.Viewer, batch)
-		return expect(res, err, flows.Invited)
-	})
-	run(names[8], func(ctx context.Context) (string, error) {
-		rs, err := team.Revoke(ctx, []string{second}, batch)
-		return expectOne(rs, err, flows.RevokedInvitation)
-	})
-	run(names[9], func(ctx context.Context) (string, error) {
-		if err := team.Reload(ctx); err != nil {
-			return "", err
-		}
-		r, err := team.List(ctx, workspace)
-		if err != nil {
-			return "", err
-		}
-		for _, e := range []string{throwaway, second} {
-			if len(r.FindMembers(e)) > 0 || len(r.FindInvitations(e)) > 0 {
-				return "", fmt.Errorf("%w: %s is still on the page", agent.ErrNotVerified, e)
-			}
-		}
-		if len(r.Members) != len(first.Members) || len(r.Invitations) != len(first.Invitations) {
-			return "", fmt.Errorf("%w: %d members and %d invitations, want %d and %d as at the start", agent.ErrNotVerified, len(r.Members), len(r.Invitations), len(first.Members), len(first.Invitations))
-		}
-		return fmt.Sprintf("%d members, %d invitations, as at the start", len(r.Members), len(r.Invitations)), nil
-	})
-	if failed && b != nil {
-		paths, _ := b.SaveArtifacts("smoke-" + rendition)
-		a.noteArtifacts(paths)
-	}
-	return steps
+	return &teamBrowser{Team: flows.NewTeam(b, teamURL), b: b}, nil
 }
 
 func acceptInvitation(ctx context.Context, base, email string) error {
@@ -299,12 +289,14 @@ func acceptInvitation(ctx context.Context, base, email string) error {
 	return nil
 }
 
-func (a *app) printSmoke(steps []smokeStep, format string) {
+// writeSmoke prints the steps as JSON or as a table with their timings
+// and the total.
+func writeSmoke(w io.Writer, steps []smokeStep, format string) {
 	if format == "json" {
-		_ = writeJSON(a.stdout, map[string]any{"steps": steps})
+		_ = writeJSON(w, map[string]any{"steps": steps})
 		return
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RENDITION\tSTEP\tRESULT\tTIME\tDETAIL")
 	var total time.Duration
 	for _, s := range steps {

@@ -36,7 +36,7 @@ type snapshotRunEnv struct {
 func newSnapshotRunEnv(t *testing.T) *snapshotRunEnv {
 	t.Helper()
 	tmp := t.TempDir()
-	st, out, errOut := testStreams()
+	st, out, errOut := lockedStreams()
 	e := &snapshotRunEnv{page: &fakePage{roster: seedRoster()}, out: out, errOut: errOut,
 		dir: filepath.Join(tmp, "snapshots"), locks: filepath.Join(tmp, "locks")}
 	e.opener = &fakeOpener{page: e.page}
