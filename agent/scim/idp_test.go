@@ -32,6 +32,19 @@ func TestOktaSequence(t *testing.T) {
 	assert.EqualValues(t, 2, r.body["itemsPerPage"])
 	assert.EqualValues(t, 1, r.body["startIndex"])
 	assert.EqualValues(t, 4, r.body["totalResults"])
+	// Okta's required tests 1-2: the first user, then that user by id,
+	// each with a given and a family name (members read from the page
+	// have theirs derived from the page's name)
+	for _, u := range users {
+		name, _ := u["name"].(map[string]any)
+		assert.NotEmpty(t, name["givenName"], "%v", u)
+		assert.NotEmpty(t, name["familyName"], "%v", u)
+	}
+	r = send(http.MethodGet, "/scim/v2/Users/"+users[0]["id"].(string), nil)
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	name, _ := r.body["name"].(map[string]any)
+	assert.NotEmpty(t, name["givenName"], "%v", r.body)
+	assert.NotEmpty(t, name["familyName"], "%v", r.body)
 
 	// 2. Groups.
 	r = send(http.MethodGet, "/scim/v2/Groups?count=100&startIndex=1", nil)
