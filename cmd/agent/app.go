@@ -262,15 +262,7 @@ func (a *app) openSession(ctx context.Context) (*session, error) {
 
 // fail keeps the failure's artifacts and prints where they are.
 func (s *session) fail(label string, err error) error {
-	if err == nil {
-		return nil
-	}
-	paths, aerr := s.b.SaveArtifacts(label)
-	s.a.noteArtifacts(paths)
-	if aerr != nil {
-		s.a.log.Warn("artifacts", zap.Error(aerr))
-	}
-	return err
+	return s.a.artifactKeeper().keep(s, label, err)
 }
 
 func (s *session) close() { s.b.Close() }
